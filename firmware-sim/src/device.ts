@@ -1,0 +1,430 @@
+import { connect, ErrorWithReasonCode, type MqttClient, type IClientOptions } from 'mqtt';
+import { fullJitterBackoff } from './backoff.js';
+import type { LatencyHistogram } from './latency-histogram.js';
+import { makeMalformedTelemetry } from './malformed-telemetry.js';
+import { OfflineQueue } from './offline-queue.js';
+import type { Rng } from './rng.js';
+import { makeTelemetry } from './telemetry.js';
+
+export interface DeviceOptions {
+  deviceId: string;
+  url: string;
+  /** Fully expanded publish topic. */
+  topic: string;
+  qos: 0 | 1 | 2;
+  /** Max unacknowledged publishes at once (QoS 0: unwritten publishes). */
+  inflightWindow: number;
+  /** Max generated-but-unsent messages kept while offline / window full; oldest dropped beyond. */
+  offlineQueueMax: number;
+  /** Stop generating after this many messages (undefined = until stopGenerating()). */
+  messagesPerDevice?: number;
+  /** Messages per second; 0 = as fast as the in-flight window allows. */
+  ratePerDevice: number;
+  payloadBytes?: number;
+  /** Every k-th seq carries a deliberately malformed payload. */
+  malformedEvery?: number;
+  /** After generation stops, wait at most this long for outstanding acks. */
+  drainTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  connectTimeoutMs: number;
+  username?: string;
+  password?: string;
+  /** Shared publish->ack latency histogram. */
+  histogram: LatencyHistogram;
+  rng: Rng;
+  /** Called once when the device has nothing left to do (all acked, or drain timed out). */
+  onFinished?: (device: Device) => void;
+}
+
+/** JSON-serialisable end-of-run report for one device. */
+export interface DeviceReport {
+  sent: number;
+  acked: number;
+  highestAckedSeq: number;
+  ackedContiguousTo: number;
+  dropped: number;
+  malformedSeqs: number[];
+  resent: number;
+  errors: number;
+  /** Inclusive [from, to] seq ranges evicted from the offline queue (never sent). */
+  droppedSeqRanges: [number, number][];
+  /** Seqs sent at least once but never acknowledged (in flight at the end, or rejected). */
+  unackedSeqs: number[];
+  /** Generated messages still queued (never sent) when the run ended. */
+  unsent: number;
+  reconnects: number;
+}
+
+const MAX_FAILED_SEQS = 10_000;
+
+/**
+ * One simulated device: one MQTT connection (clientId = deviceId, clean session), a per-device
+ * monotonic seq starting at 1, a bounded in-flight window and a bounded offline queue.
+ * Reconnects itself with full-jitter exponential backoff and re-sends every unacked message
+ * (same seq, same payload) after reconnecting — at-least-once delivery, like real firmware.
+ */
+export class Device {
+  readonly id: string;
+  // --- counters -------------------------------------------------------------------------
+  sent = 0;
+  resent = 0;
+  acked = 0;
+  errors = 0;
+  dropped = 0;
+  reconnects = 0;
+  highestAckedSeq = 0;
+  connected = false;
+  finished = false;
+
+  private readonly o: DeviceOptions;
+  private readonly pubOpts: { qos: 0 | 1 | 2 };
+  private client: MqttClient | null = null;
+  private gen = 0;
+  private slotCbs: ((err?: Error) => void)[] = [];
+  private started = false;
+  private generating = false;
+  private pumping = false;
+  private pumpScheduled = false;
+  private nextSeq = 1;
+  private startedAt = 0;
+  private readonly initialUptimeSecs: number;
+  private reconnectAttempt = 0;
+  private everConnected = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+
+  // --- in-flight window: preallocated slots + free-slot stack ----------------------------
+  private readonly slotSeq: Float64Array;
+  private readonly slotTime: Float64Array;
+  private readonly slotBusy: Uint8Array;
+  private readonly slotPayload: (string | undefined)[];
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+
+  private readonly queue: OfflineQueue;
+  /** Lowest seq that can never be acked (dropped or rejected); Infinity if none. */
+  private firstHole = Infinity;
+  private readonly droppedRanges: [number, number][] = [];
+  private readonly failedSeqs: number[] = [];
+  private readonly malformed: number[] = [];
+  private readonly pumpBound = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
+
+  constructor(opts: DeviceOptions) {
+    if (!Number.isInteger(opts.inflightWindow) || opts.inflightWindow < 1) {
+      throw new RangeError(`inflightWindow must be >= 1, got ${opts.inflightWindow}`);
+    }
+    this.o = opts;
+    this.id = opts.deviceId;
+    this.pubOpts = { qos: opts.qos };
+    const w = opts.inflightWindow;
+    this.slotSeq = new Float64Array(w);
+    this.slotTime = new Float64Array(w);
+    this.slotBusy = new Uint8Array(w);
+    this.slotPayload = new Array<string | undefined>(w).fill(undefined);
+    this.freeSlots = new Int32Array(w);
+    for (let i = 0; i < w; i++) this.freeSlots[i] = w - 1 - i;
+    this.freeTop = w;
+    this.queue = new OfflineQueue(opts.offlineQueueMax);
+    this.initialUptimeSecs = Math.floor(opts.rng() * 7 * 86_400);
+  }
+
+  get inflight(): number {
+    return this.o.inflightWindow - this.freeTop;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Highest n such that every seq 1..n has been acknowledged. */
+  get ackedContiguousTo(): number {
+    let low = Math.min(this.firstHole, this.queue.peekSeq(), this.nextSeq);
+    for (let i = 0; i < this.o.inflightWindow; i++) {
+      if (this.slotBusy[i] === 1 && this.slotSeq[i]! < low) low = this.slotSeq[i]!;
+    }
+    return low - 1;
+  }
+
+  /** Begin connecting and generating. */
+  start(): void {
+    if (this.started || this.finished) return;
+    this.started = true;
+    this.generating = true;
+    this.startedAt = performance.now();
+    if (this.o.messagesPerDevice !== undefined && this.o.messagesPerDevice <= 0) {
+      this.endGeneration();
+      this.checkFinished();
+      return;
+    }
+    if (this.o.ratePerDevice > 0) {
+      const tickMs = Math.min(100, Math.max(10, 1000 / this.o.ratePerDevice));
+      this.rateTimer = setInterval(() => this.tick(), tickMs);
+      this.tick();
+    }
+    this.connect();
+  }
+
+  /** Stop producing new messages; finish once everything outstanding is acked or the drain times out. */
+  stopGenerating(): void {
+    if (!this.started) {
+      this.finish();
+      return;
+    }
+    this.endGeneration();
+    this.checkFinished();
+  }
+
+  private endGeneration(): void {
+    if (!this.generating) return;
+    this.generating = false;
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    this.rateTimer = undefined;
+    if (!this.finished) this.drainTimer = setTimeout(() => this.finish(), this.o.drainTimeoutMs);
+  }
+
+  /** Give up immediately: stop generating and stop waiting for acks. */
+  abandon(): void {
+    this.generating = false;
+    this.finish();
+  }
+
+  /** Disconnect (gracefully if nothing is in flight). Resolves once the socket is closed. */
+  close(): Promise<void> {
+    this.generating = false;
+    this.finish();
+    const c = this.client;
+    this.client = null;
+    this.connected = false;
+    this.gen++;
+    if (!c) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const graceful = c.connected && this.inflight === 0;
+      const timer = setTimeout(() => {
+        c.end(true);
+        resolve();
+      }, 2000);
+      c.end(!graceful, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  report(): DeviceReport {
+    const unacked: number[] = [];
+    for (let i = 0; i < this.o.inflightWindow; i++) if (this.slotBusy[i] === 1) unacked.push(this.slotSeq[i]!);
+    for (const s of this.failedSeqs) unacked.push(s);
+    unacked.sort((a, b) => a - b);
+    return {
+      sent: this.sent,
+      acked: this.acked,
+      highestAckedSeq: this.highestAckedSeq,
+      ackedContiguousTo: this.ackedContiguousTo,
+      dropped: this.dropped,
+      malformedSeqs: this.malformed.slice(),
+      resent: this.resent,
+      errors: this.errors,
+      droppedSeqRanges: this.droppedRanges.map((r): [number, number] => [r[0], r[1]]),
+      unackedSeqs: unacked,
+      unsent: this.queue.length,
+      reconnects: this.reconnects,
+    };
+  }
+
+  // --- connection management ------------------------------------------------------------
+
+  private connect(): void {
+    this.reconnectTimer = undefined;
+    if (this.finished) return;
+    const gen = ++this.gen;
+    const opts: IClientOptions = {
+      clientId: this.id,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: this.o.connectTimeoutMs,
+      queueQoSZero: false,
+      resubscribe: false,
+      keepalive: 30,
+      protocolVersion: 4,
+    };
+    if (this.o.username !== undefined) opts.username = this.o.username;
+    if (this.o.password !== undefined) opts.password = this.o.password;
+    const w = this.o.inflightWindow;
+    const cbs = new Array<(err?: Error) => void>(w);
+    for (let i = 0; i < w; i++) cbs[i] = (err?: Error) => this.onAck(gen, i, err);
+    this.slotCbs = cbs;
+    const client = connect(this.o.url, opts);
+    this.client = client;
+    client.on('connect', () => this.onConnect(gen));
+    client.on('close', () => this.onClose(gen));
+    client.on('error', () => {
+      if (gen === this.gen) this.errors++;
+    });
+    // QoS 0 publishes park one 'drain' listener each while the socket buffer is full.
+    client.stream?.setMaxListeners(w + 16);
+  }
+
+  private onConnect(gen: number): void {
+    if (gen !== this.gen || this.finished) return;
+    this.connected = true;
+    this.reconnectAttempt = 0;
+    if (this.everConnected) this.reconnects++;
+    this.everConnected = true;
+    this.resendInflight();
+    this.pump();
+  }
+
+  private onClose(gen: number): void {
+    if (gen !== this.gen) return;
+    const c = this.client;
+    this.client = null;
+    this.connected = false;
+    this.gen++; // invalidate callbacks still held by the dead client
+    c?.end(true);
+    if (this.finished) return;
+    const delay = fullJitterBackoff(this.reconnectAttempt++, this.o.reconnectBaseMs, this.o.reconnectMaxMs, this.o.rng);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** After a reconnect: re-publish every unacked message, oldest seq first, same payload. */
+  private resendInflight(): void {
+    const w = this.o.inflightWindow;
+    if (this.freeTop === w) return;
+    const busy: number[] = [];
+    for (let i = 0; i < w; i++) if (this.slotBusy[i] === 1) busy.push(i);
+    busy.sort((a, b) => this.slotSeq[a]! - this.slotSeq[b]!);
+    const client = this.client!;
+    const cbs = this.slotCbs;
+    for (const slot of busy) {
+      if (!this.connected) return;
+      this.slotTime[slot] = performance.now();
+      this.resent++;
+      client.publish(this.o.topic, this.slotPayload[slot]!, this.pubOpts, cbs[slot]);
+    }
+  }
+
+  // --- message flow ------------------------------------------------------------------------
+
+  /** Rate mode: generate whatever is due into the offline queue, then try to send. */
+  private tick(): void {
+    if (!this.generating) return;
+    const elapsed = performance.now() - this.startedAt;
+    let due = Math.floor((elapsed * this.o.ratePerDevice) / 1000) + 1 - (this.nextSeq - 1);
+    while (due-- > 0 && this.generating) {
+      const seq = this.nextSeq;
+      const payload = this.generate();
+      const evicted = this.queue.push(seq, payload);
+      if (evicted >= 0) this.recordDrop(evicted);
+    }
+    this.pump();
+  }
+
+  private generate(): string {
+    const seq = this.nextSeq++;
+    const k = this.o.malformedEvery;
+    let payload: string;
+    if (k !== undefined && k > 0 && seq % k === 0) {
+      this.malformed.push(seq);
+      payload = makeMalformedTelemetry(this.id, seq, seq / k);
+    } else {
+      const uptime = this.initialUptimeSecs + (performance.now() - this.startedAt) / 1000;
+      payload = makeTelemetry(this.id, seq, uptime, this.o.rng, this.o.payloadBytes !== undefined ? { payloadBytes: this.o.payloadBytes } : undefined);
+    }
+    const n = this.o.messagesPerDevice;
+    if (n !== undefined && seq >= n) this.endGeneration(); // caller sends it, then checks for completion
+    return payload;
+  }
+
+  private recordDrop(seq: number): void {
+    this.dropped++;
+    if (seq < this.firstHole) this.firstHole = seq;
+    const last = this.droppedRanges[this.droppedRanges.length - 1];
+    if (last && last[1] === seq - 1) last[1] = seq;
+    else this.droppedRanges.push([seq, seq]);
+  }
+
+  /** Fill the in-flight window from the offline queue (or freshly generated messages in max-rate mode). */
+  private pump(): void {
+    if (!this.connected || this.pumping || this.finished) return;
+    this.pumping = true;
+    const rateMode = this.o.ratePerDevice > 0;
+    let budget = this.o.inflightWindow * 2; // yield to the event loop now and then (QoS 0 acks synchronously)
+    while (this.freeTop > 0 && this.connected) {
+      let seq: number;
+      let payload: string;
+      if (this.queue.length > 0) {
+        seq = this.queue.peekSeq();
+        payload = this.queue.peekPayload();
+        this.queue.discardHead();
+      } else if (!rateMode && this.generating) {
+        seq = this.nextSeq;
+        payload = this.generate();
+      } else break;
+      this.send(seq, payload);
+      if (--budget === 0) {
+        if (!this.pumpScheduled) {
+          this.pumpScheduled = true;
+          setImmediate(this.pumpBound);
+        }
+        break;
+      }
+    }
+    this.pumping = false;
+    this.checkFinished();
+  }
+
+  private send(seq: number, payload: string): void {
+    const slot = this.freeSlots[--this.freeTop]!;
+    this.slotSeq[slot] = seq;
+    this.slotPayload[slot] = payload;
+    this.slotBusy[slot] = 1;
+    this.slotTime[slot] = performance.now();
+    this.sent++;
+    this.client!.publish(this.o.topic, payload, this.pubOpts, this.slotCbs[slot]);
+  }
+
+  private onAck(gen: number, slot: number, err: Error | undefined): void {
+    if (gen !== this.gen || this.slotBusy[slot] !== 1) return;
+    const seq = this.slotSeq[slot]!;
+    if (err) {
+      // Transport errors ("Connection closed", keepalive timeout...) leave the message in its
+      // slot: it is re-sent after reconnecting. Only an explicit negative ack (MQTT 5 reason
+      // code) is a permanent rejection.
+      if (!(err instanceof ErrorWithReasonCode)) return;
+      this.errors++;
+      if (seq < this.firstHole) this.firstHole = seq;
+      if (this.failedSeqs.length < MAX_FAILED_SEQS) this.failedSeqs.push(seq);
+    } else {
+      this.o.histogram.record(performance.now() - this.slotTime[slot]!);
+      this.acked++;
+      if (seq > this.highestAckedSeq) this.highestAckedSeq = seq;
+    }
+    this.slotBusy[slot] = 0;
+    this.slotPayload[slot] = undefined;
+    this.freeSlots[this.freeTop++] = slot;
+    if (this.pumping) return;
+    this.pump();
+  }
+
+  private checkFinished(): void {
+    if (!this.finished && !this.generating && this.started && this.freeTop === this.o.inflightWindow && this.queue.length === 0) {
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.generating = false;
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.rateTimer = this.drainTimer = this.reconnectTimer = undefined;
+    this.o.onFinished?.(this);
+  }
+}

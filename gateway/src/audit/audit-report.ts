@@ -1,0 +1,188 @@
+/**
+ * The auditor's bookkeeping, independent of Kafka: feed it decoded records in partition order,
+ * then ask for the report. Per device: seq contiguous and increasing, duplicates counted, gaps
+ * and missing acknowledged seqs found. A device's seq comes from its own payload (`seq`).
+ */
+export interface DeviceExpectation {
+  /** Every seq in 1..ackedContiguousTo was PUBACKed by the gateway and must be in Kafka. */
+  ackedContiguousTo: number;
+  /** Seqs the device sent deliberately malformed (expected in the dead-letter topic). */
+  malformedSeqs?: readonly number[];
+}
+
+export interface AuditRecord {
+  key: string | null;
+  deviceId: string;
+  /** Device sequence number from the payload; null if it cannot be read. */
+  deviceSeq: number | null;
+  partition: number;
+}
+
+interface DeviceState {
+  seen: Set<number>;
+  maxSeq: number;
+  minSeq: number;
+  records: number;
+  duplicates: number;
+  outOfOrder: number;
+  partitions: Set<number>;
+}
+
+export interface DeviceProblem {
+  deviceId: string;
+  gaps: number[];
+  missingAcked: number[];
+  duplicates: number;
+  outOfOrder: number;
+  partitions: number[];
+}
+
+export interface AuditReport {
+  topic: string;
+  ok: boolean;
+  records: number;
+  devices: number;
+  duplicates: number;
+  gaps: number;
+  outOfOrder: number;
+  keyMismatches: number;
+  undecodable: number;
+  noSeq: number;
+  missingAcked: number;
+  expectedDevicesMissing: number;
+  devicesOnSeveralPartitions: number;
+  dlq: { records: number; byCode: Record<string, number>; malformedExpected: number; malformedFound: number };
+  /** Up to 20 devices with problems, for the human reading the report. */
+  problems: DeviceProblem[];
+}
+
+export class AuditLedger {
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly dlqSeqs = new Map<string, Set<number>>();
+  private records = 0;
+  private keyMismatches = 0;
+  private noSeq = 0;
+  undecodable = 0;
+  private dlqRecords = 0;
+  private readonly dlqByCode: Record<string, number> = {};
+
+  add(r: AuditRecord): void {
+    this.records++;
+    if (r.key !== r.deviceId) this.keyMismatches++;
+    if (r.deviceSeq === null) {
+      this.noSeq++;
+      return;
+    }
+    let d = this.devices.get(r.deviceId);
+    if (!d) {
+      d = { seen: new Set(), maxSeq: 0, minSeq: Number.MAX_SAFE_INTEGER, records: 0, duplicates: 0, outOfOrder: 0, partitions: new Set() };
+      this.devices.set(r.deviceId, d);
+    }
+    d.records++;
+    d.partitions.add(r.partition);
+    const seq = r.deviceSeq;
+    if (d.seen.has(seq)) {
+      d.duplicates++;
+    } else {
+      // A first sighting below the highest seq seen means Kafka holds it out of order.
+      if (seq < d.maxSeq) d.outOfOrder++;
+      d.seen.add(seq);
+    }
+    if (seq > d.maxSeq) d.maxSeq = seq;
+    if (seq < d.minSeq) d.minSeq = seq;
+  }
+
+  addDeadLetter(deviceId: string, deviceSeq: number | null, code: string): void {
+    this.dlqRecords++;
+    this.dlqByCode[code] = (this.dlqByCode[code] ?? 0) + 1;
+    if (deviceSeq === null) return;
+    let s = this.dlqSeqs.get(deviceId);
+    if (!s) this.dlqSeqs.set(deviceId, (s = new Set()));
+    s.add(deviceSeq);
+  }
+
+  report(topic: string, expect?: Readonly<Record<string, DeviceExpectation>>): AuditReport {
+    let duplicates = 0;
+    let gaps = 0;
+    let outOfOrder = 0;
+    let missingAcked = 0;
+    let expectedDevicesMissing = 0;
+    let several = 0;
+    let malformedExpected = 0;
+    let malformedFound = 0;
+    const problems: DeviceProblem[] = [];
+    const ids = new Set<string>([...this.devices.keys(), ...Object.keys(expect ?? {})]);
+    for (const id of ids) {
+      const d = this.devices.get(id);
+      const e = expect?.[id];
+      const dlq = this.dlqSeqs.get(id);
+      const malformed = new Set(e?.malformedSeqs ?? []);
+      malformedExpected += malformed.size;
+      for (const m of malformed) if (dlq?.has(m)) malformedFound++;
+      if (!d && e && e.ackedContiguousTo > 0) expectedDevicesMissing++;
+      const accounted = (s: number) => d?.seen.has(s) === true || dlq?.has(s) === true;
+      // Gaps: holes between the first and the highest seq seen (or acknowledged).
+      const top = Math.max(d?.maxSeq ?? 0, e?.ackedContiguousTo ?? 0);
+      const from = e ? 1 : d?.minSeq ?? 1;
+      const gapList: number[] = [];
+      const missingList: number[] = [];
+      for (let s = from; s <= top; s++) {
+        if (accounted(s)) continue;
+        gapList.push(s);
+        if (e && s <= e.ackedContiguousTo) missingList.push(s);
+      }
+      gaps += gapList.length;
+      missingAcked += missingList.length;
+      duplicates += d?.duplicates ?? 0;
+      outOfOrder += d?.outOfOrder ?? 0;
+      if ((d?.partitions.size ?? 0) > 1) several++;
+      if (gapList.length > 0 || (d?.outOfOrder ?? 0) > 0 || (d?.duplicates ?? 0) > 0 || (d?.partitions.size ?? 0) > 1) {
+        if (problems.length < 20) {
+          problems.push({
+            deviceId: id,
+            gaps: gapList.slice(0, 20),
+            missingAcked: missingList.slice(0, 20),
+            duplicates: d?.duplicates ?? 0,
+            outOfOrder: d?.outOfOrder ?? 0,
+            partitions: [...(d?.partitions ?? [])],
+          });
+        }
+      }
+    }
+    const ok = gaps === 0 && missingAcked === 0 && outOfOrder === 0 && this.keyMismatches === 0 && this.undecodable === 0 && expectedDevicesMissing === 0 && several === 0;
+    return {
+      topic,
+      ok,
+      records: this.records,
+      devices: this.devices.size,
+      duplicates,
+      gaps,
+      outOfOrder,
+      keyMismatches: this.keyMismatches,
+      undecodable: this.undecodable,
+      noSeq: this.noSeq,
+      missingAcked,
+      expectedDevicesMissing,
+      devicesOnSeveralPartitions: several,
+      dlq: { records: this.dlqRecords, byCode: { ...this.dlqByCode }, malformedExpected, malformedFound },
+      problems,
+    };
+  }
+}
+
+/** The device's own sequence number from a JSON payload (or a decoded typed record). */
+export function deviceSeqOf(payload: Buffer | Record<string, unknown>): number | null {
+  if (!Buffer.isBuffer(payload)) {
+    const v = payload['seq'];
+    return typeof v === 'number' && Number.isInteger(v) ? v : null;
+  }
+  const text = payload.toString('utf8');
+  try {
+    const v = (JSON.parse(text) as { seq?: unknown }).seq;
+    if (typeof v === 'number' && Number.isInteger(v)) return v;
+  } catch {
+    // Malformed payloads (dead letters) still carry the seq as text; fall through.
+  }
+  const m = /"seq"\s*:\s*(\d+)/.exec(text);
+  return m ? Number(m[1]) : null;
+}

@@ -1,0 +1,41 @@
+/**
+ * The durable queue between ingest and forward. Invariant: a row leaves only after Kafka acked
+ * it (ack) or it was deliberately dropped (policy, TTL), and every drop is counted.
+ */
+import type { DeadLetter, IngestRecord, Lease } from '../record.js';
+
+export interface BufferStats {
+  /** Rows waiting to be forwarded (leased ones included). */
+  rows: number;
+  /** Accounted bytes of those rows (payload + topic + device id + fixed row overhead). */
+  bytes: number;
+  /** receivedAt of the oldest buffered row, or null when empty. */
+  oldestReceivedAt: number | null;
+  /** Rows in the local dead-letter table. */
+  deadLetterRows: number;
+  /** Monotonic totals since this process opened the buffer. */
+  appendedTotal: number;
+  ackedTotal: number;
+  deadLetteredTotal: number;
+  droppedTotal: Readonly<Record<string, number>>;
+}
+
+export interface TelemetryBuffer {
+  /** Commits all records in one transaction, in order. Throws GatewayError on failure (nothing committed). */
+  append(records: readonly IngestRecord[], count?: number): void;
+  /** Leases the next rows after the previous lease, in seq order; null when nothing is waiting. */
+  lease(maxRecords: number, maxBytes: number): Lease | null;
+  /** Kafka acked the lease: delete its rows and store its dead letters, in one transaction. */
+  ack(lease: Lease, deadLetters: readonly DeadLetter[]): void;
+  /** Forget outstanding leases so the rows are leased again (e.g. after a producer restart). */
+  resetLeases(): void;
+  stats(): BufferStats;
+  close(): void;
+}
+
+/** Fixed per-row overhead in the byte accounting (rowid, columns, index entry). */
+export const ROW_OVERHEAD_BYTES = 64;
+
+export function accountedBytes(r: { deviceId: string; topic: string; payload: Buffer }): number {
+  return r.payload.length + r.topic.length + r.deviceId.length + ROW_OVERHEAD_BYTES;
+}

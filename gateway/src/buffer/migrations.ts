@@ -1,0 +1,57 @@
+/**
+ * Schema migrations keyed by SQLite's `user_version`. Append only: never edit a shipped step.
+ */
+import type { Database } from 'better-sqlite3';
+import { gatewayError } from '../errors.js';
+
+const MIGRATIONS: readonly string[] = [
+  // v1: buffered records, dead letters, and the drop log (deliberate drops the auditor can match).
+  `CREATE TABLE records (
+     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+     device_id   TEXT    NOT NULL,
+     topic       TEXT    NOT NULL,
+     qos         INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     payload     BLOB    NOT NULL
+   );
+   CREATE TABLE dead_letters (
+     id          INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq         INTEGER NOT NULL,
+     device_id   TEXT    NOT NULL,
+     topic       TEXT    NOT NULL,
+     received_at INTEGER NOT NULL,
+     code        TEXT    NOT NULL,
+     reason      TEXT    NOT NULL,
+     payload     BLOB    NOT NULL,
+     dead_at     INTEGER NOT NULL
+   );
+   CREATE TABLE drop_log (
+     id          INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq         INTEGER NOT NULL,
+     device_id   TEXT    NOT NULL,
+     reason      TEXT    NOT NULL,
+     received_at INTEGER NOT NULL,
+     payload     BLOB    NOT NULL,
+     dropped_at  INTEGER NOT NULL
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw gatewayError('GW_ERR_BUFFER_MIGRATE', `database is at schema v${current}, this gateway knows up to v${SCHEMA_VERSION} (downgrade?)`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    try {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    } catch (cause) {
+      throw gatewayError('GW_ERR_BUFFER_MIGRATE', `step v${v} -> v${v + 1}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return current;
+}

@@ -1,0 +1,64 @@
+/**
+ * `edge-gateway run`: the gateway process. First SIGTERM/SIGINT shuts down gracefully; a second
+ * one forces exit.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config.js';
+import { createGateway } from '../gateway.js';
+import { gatewayError } from '../errors.js';
+import { createLogger } from '../lib/logger.js';
+
+export async function runGatewayCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'print-config': { type: 'boolean', default: false },
+        'shutdown-grace-ms': { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw gatewayError('GW_ERR_CLI_USAGE', (err as Error).message);
+  }
+  const configPath = parsed.values.config ?? process.env['GATEWAY_CONFIG'];
+  const config = loadConfig({ path: configPath });
+  if (parsed.values['print-config']) {
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    return 0;
+  }
+  const logger = createLogger(config.log.level);
+  const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
+  const gateway = createGateway(config, { logger, sqliteNativeBinding: process.env['EDGE_GATEWAY_SQLITE_BINDING'] });
+  logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version }, 'edge-gateway starting');
+  await gateway.start();
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ event: 'shutdown_forced', signal }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(130);
+      }
+      logger.info({ event: 'signal', signal }, 'graceful shutdown requested');
+      gateway.close({ forwardGraceMs: graceMs }).then(
+        () => {
+          logger.flush();
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          logger.flush();
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

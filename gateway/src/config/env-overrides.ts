@@ -1,0 +1,43 @@
+/**
+ * Environment overrides for the keys operators change most. Values are strings; they are
+ * converted here and then validated by the same schema as the file, so a bad value is reported
+ * with its field name.
+ */
+type Convert = (v: string) => unknown;
+
+const asNumber: Convert = (v) => (v.trim() === '' || Number.isNaN(Number(v)) ? v : Number(v));
+const asList: Convert = (v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+const asString: Convert = (v) => v;
+
+export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]; convert: Convert }> = [
+  { env: 'GATEWAY_ID', path: ['gatewayId'], convert: asString },
+  { env: 'GATEWAY_LOG_LEVEL', path: ['log', 'level'], convert: asString },
+  { env: 'GATEWAY_MQTT_HOST', path: ['mqtt', 'host'], convert: asString },
+  { env: 'GATEWAY_MQTT_PORT', path: ['mqtt', 'port'], convert: asNumber },
+  { env: 'GATEWAY_BUFFER_PATH', path: ['buffer', 'path'], convert: asString },
+  { env: 'GATEWAY_BUFFER_SYNCHRONOUS', path: ['buffer', 'synchronous'], convert: asString },
+  { env: 'GATEWAY_BUFFER_MAX_SIZE_BYTES', path: ['buffer', 'maxSizeBytes'], convert: asNumber },
+  { env: 'GATEWAY_KAFKA_BROKERS', path: ['kafka', 'brokers'], convert: asList },
+  { env: 'GATEWAY_KAFKA_TOPIC', path: ['kafka', 'topic'], convert: asString },
+  { env: 'GATEWAY_KAFKA_DLQ_TOPIC', path: ['kafka', 'dlqTopic'], convert: asString },
+];
+
+/** Returns a copy of `raw` with every set override written at its path. */
+export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
+  for (const { env: name, path, convert } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined) continue;
+    let node = root;
+    for (const key of path.slice(0, -1)) {
+      if (!isPlainObject(node[key])) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = convert(value);
+  }
+  return isPlainObject(raw) || Object.keys(root).length > 0 ? root : raw;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,13 @@
+/** The encode stage's interface: buffered record -> Kafka value, or a dead-letter reason. */
+import type { StoredRecord } from '../record.js';
+
+export type EncodeOutcome =
+  | { ok: true; topic: string; value: Buffer }
+  | { ok: false; code: 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON' | 'GW_ERR_ENCODE_SCHEMA_MISMATCH' | 'GW_ERR_INGEST_TOPIC_UNROUTED'; reason: string };
+
+export interface RecordEncoder {
+  /** Encodes for the record's route (typed when the route has a schema). */
+  encode(record: StoredRecord): EncodeOutcome;
+  /** Raw envelope (payload as bytes): always succeeds; used for the dead-letter topic. */
+  encodeRaw(record: StoredRecord): Buffer;
+}

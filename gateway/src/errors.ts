@@ -1,0 +1,65 @@
+/**
+ * One error catalog for the whole gateway. Codes are stable (operators grep logs and metrics
+ * for them); `canRetry` says whether the operation may succeed later without a change.
+ * Third-party errors are wrapped at the stage boundary and kept as `cause`.
+ */
+export const ErrorCatalog = {
+  GW_ERR_CONFIG_INVALID: { canRetry: false, message: 'configuration is invalid' },
+  GW_ERR_CONFIG_READ: { canRetry: false, message: 'configuration file cannot be read' },
+  GW_ERR_CONFIG_PARSE: { canRetry: false, message: 'configuration file is not valid YAML/JSON' },
+  GW_ERR_INGEST_LISTEN: { canRetry: false, message: 'MQTT listener cannot bind' },
+  GW_ERR_INGEST_TOPIC_UNROUTED: { canRetry: false, message: 'publish topic matches no route' },
+  GW_ERR_INGEST_IDENTITY: { canRetry: false, message: 'device published under another identity' },
+  GW_ERR_INGEST_PAYLOAD_TOO_LARGE: { canRetry: false, message: 'payload exceeds the route limit' },
+  GW_ERR_INGEST_SHUTTING_DOWN: { canRetry: true, message: 'gateway is shutting down' },
+  GW_ERR_BUFFER_OPEN: { canRetry: false, message: 'buffer database cannot be opened' },
+  GW_ERR_BUFFER_MIGRATE: { canRetry: false, message: 'buffer database schema cannot be migrated' },
+  GW_ERR_BUFFER_WRITE: { canRetry: true, message: 'buffer commit failed' },
+  GW_ERR_BUFFER_DISK_FULL: { canRetry: true, message: 'buffer disk is full' },
+  GW_ERR_BUFFER_CLOSED: { canRetry: false, message: 'buffer is closed' },
+  GW_ERR_ENCODE_PAYLOAD_NOT_JSON: { canRetry: false, message: 'payload is not valid JSON' },
+  GW_ERR_ENCODE_SCHEMA_MISMATCH: { canRetry: false, message: 'payload does not match the route schema' },
+  GW_ERR_ENCODE_SCHEMA_INVALID: { canRetry: false, message: 'configured Avro schema is invalid' },
+  GW_ERR_FORWARD_CONNECT: { canRetry: true, message: 'Kafka is unreachable' },
+  GW_ERR_FORWARD_SEND: { canRetry: true, message: 'Kafka send failed' },
+  GW_ERR_FORWARD_REJECTED: { canRetry: false, message: 'Kafka permanently rejected a record' },
+  GW_ERR_FORWARD_TOPIC_MISSING: { canRetry: true, message: 'Kafka topic does not exist' },
+  GW_ERR_AUDIT_FAILED: { canRetry: false, message: 'audit found missing records' },
+  GW_ERR_CLI_USAGE: { canRetry: false, message: 'invalid command line' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCatalog;
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly canRetry: boolean;
+  /** Extra structured context for logs (field names, device ids, counts). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, reason?: string, opts?: { cause?: unknown; details?: Record<string, unknown> }) {
+    const base = ErrorCatalog[code];
+    super(reason ? `${base.message}: ${reason}` : base.message, opts?.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.canRetry = base.canRetry;
+    this.details = opts?.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, canRetry: this.canRetry, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function gatewayError(code: ErrorCode, reason?: string, opts?: { cause?: unknown; details?: Record<string, unknown> }): GatewayError {
+  return new GatewayError(code, reason, opts);
+}
+
+export function isGatewayError(err: unknown, code?: ErrorCode): err is GatewayError {
+  return err instanceof GatewayError && (code === undefined || err.code === code);
+}
+
+/** Best-effort message of an unknown thrown value, for logs. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,226 @@
+/**
+ * The forward pump: lease -> encode -> send -> ack, one lease in flight so per-device order
+ * holds from buffer to partition. Invariant: rows are deleted (ack) only after the sink
+ * resolved, i.e. after Kafka acknowledged them with acks=all. Failures keep the same lease and
+ * retry it after a capped, jittered backoff; a record Kafka permanently rejects is isolated by
+ * halving the lease and dead-lettered, so the queue moves on.
+ */
+import type { TelemetryBuffer } from '../buffer/buffer.js';
+import type { RecordEncoder } from '../encode/encoder.js';
+import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
+import { createBackoff, sleep } from '../lib/backoff.js';
+import type { Logger } from '../lib/logger.js';
+import type { DeadLetter, Lease } from '../record.js';
+import type { OutMessage, TelemetrySink } from './sink.js';
+
+export interface PumpOptions {
+  buffer: TelemetryBuffer;
+  encoder: RecordEncoder;
+  sink: TelemetrySink;
+  logger: Logger;
+  dlqTopic: string;
+  batchMaxRecords: number;
+  batchMaxBytes: number;
+  lingerMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export interface PumpStats {
+  kafkaUp: boolean;
+  sentTotal: number;
+  batchesTotal: number;
+  sendErrorsTotal: number;
+  deadLetteredTotal: number;
+  lastSendMs: number;
+  lastError: { code: string; message: string } | null;
+}
+
+export class ForwardPump {
+  private readonly abort = new AbortController();
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly backoff;
+  private kafkaUp = false;
+  private everUp = false;
+  private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, lastSendMs: 0, lastError: null };
+
+  constructor(private readonly o: PumpOptions) {
+    this.backoff = createBackoff({ initialMs: o.retryInitialMs, maxMs: o.retryMaxMs });
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run().catch((err) => {
+      this.o.logger.fatal({ err }, 'forward pump crashed');
+      throw err;
+    });
+  }
+
+  /** New rows were committed: wake the pump if it is idle. Cheap; called per group commit. */
+  notify(): void {
+    const w = this.wake;
+    if (w) {
+      this.wake = null;
+      w();
+    }
+  }
+
+  stats(): PumpStats {
+    return { ...this.s, kafkaUp: this.kafkaUp };
+  }
+
+  /**
+   * Stops leasing; waits up to `graceMs` for the send in flight to be acknowledged. Rows not
+   * acknowledged stay buffered and are sent after restart (possibly a second time: counted by
+   * the auditor as duplicates, never lost).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.abort.abort();
+    this.notify();
+    if (!this.loop) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  private get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const { buffer } = this.o;
+    while (!this.stopping) {
+      // Connect first (also while idle) so operators learn at once that Kafka is unreachable.
+      if (!this.o.sink.state().connected && !(await this.tryConnect())) continue;
+      const lease = buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
+      if (lease === null) {
+        await this.idle();
+        // Let a trickle accumulate into one batch instead of one send per message.
+        if (this.o.lingerMs > 0) await sleep(this.o.lingerMs, this.abort.signal);
+        continue;
+      }
+      await this.deliver(lease);
+    }
+  }
+
+  private async tryConnect(): Promise<boolean> {
+    try {
+      await this.o.sink.connect();
+      this.backoff.reset();
+      this.markUp();
+      return true;
+    } catch (err) {
+      const e: GatewayError = isGatewayError(err) ? err : gatewayError('GW_ERR_FORWARD_CONNECT', describeError(err), { cause: err });
+      this.s.sendErrorsTotal++;
+      this.s.lastError = { code: e.code, message: e.message };
+      this.markDown(e);
+      await sleep(this.backoff.next(), this.abort.signal);
+      return false;
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      // Safety net: re-check periodically even if a notify was missed.
+      setTimeout(() => this.notify(), 1000).unref();
+    });
+  }
+
+  /** Delivers one lease, retrying until acknowledged or the pump stops. */
+  private async deliver(lease: Lease): Promise<void> {
+    for (;;) {
+      try {
+        await this.sendOnce(lease);
+        this.backoff.reset();
+        this.markUp();
+        return;
+      } catch (err) {
+        const e: GatewayError = isGatewayError(err) ? err : gatewayError('GW_ERR_FORWARD_SEND', describeError(err), { cause: err });
+        if (e.code === 'GW_ERR_FORWARD_REJECTED') {
+          this.markUp();
+          await this.isolateRejected(lease, e);
+          return;
+        }
+        this.s.sendErrorsTotal++;
+        this.s.lastError = { code: e.code, message: e.message };
+        this.markDown(e);
+        if (this.stopping) return;
+        await sleep(this.backoff.next(), this.abort.signal);
+        if (this.stopping) return;
+      }
+    }
+  }
+
+  /** Splits a rejected lease until the single offending record is found; dead-letters it. */
+  private async isolateRejected(lease: Lease, err: GatewayError): Promise<void> {
+    if (lease.records.length === 1) {
+      const record = lease.records[0]!;
+      this.o.logger.warn({ code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
+      this.o.buffer.ack(lease, [{ record, code: err.code, reason: err.message }]);
+      this.s.deadLetteredTotal++;
+      return;
+    }
+    const mid = Math.floor(lease.records.length / 2);
+    for (const part of [lease.records.slice(0, mid), lease.records.slice(mid)]) {
+      if (this.stopping) return;
+      await this.deliver({ records: part, firstSeq: part[0]!.seq, lastSeq: part[part.length - 1]!.seq });
+    }
+  }
+
+  private async sendOnce(lease: Lease): Promise<void> {
+    const { encoder, dlqTopic } = this.o;
+    const messages: OutMessage[] = new Array(lease.records.length);
+    let deadLetters: DeadLetter[] | null = null;
+    for (let i = 0; i < lease.records.length; i++) {
+      const r = lease.records[i]!;
+      const out = encoder.encode(r);
+      if (out.ok) {
+        messages[i] = { topic: out.topic, key: r.deviceId, value: out.value };
+      } else {
+        // The bad record goes to the DLQ in the same send, in its place: the device's other
+        // messages are neither blocked nor reordered.
+        (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
+        messages[i] = {
+          topic: dlqTopic,
+          key: r.deviceId,
+          value: encoder.encodeRaw(r),
+          headers: { 'x-dlq-code': out.code, 'x-dlq-reason': out.reason, 'x-gateway-seq': String(r.seq) },
+        };
+      }
+    }
+    const t0 = performance.now();
+    await this.o.sink.send(messages);
+    this.s.lastSendMs = performance.now() - t0;
+    // Kafka acknowledged every message (acks=all): only now may the rows leave the buffer.
+    this.o.buffer.ack(lease, deadLetters ?? []);
+    this.s.batchesTotal++;
+    this.s.sentTotal += messages.length;
+    if (deadLetters) this.s.deadLetteredTotal += deadLetters.length;
+  }
+
+  private markUp(): void {
+    if (!this.kafkaUp) {
+      this.kafkaUp = true;
+      this.everUp = true;
+      const st = this.o.buffer.stats();
+      this.o.logger.info({ event: 'kafka_up', bufferedRows: st.rows }, 'Kafka reachable; forwarding');
+    }
+  }
+
+  private markDown(e: GatewayError): void {
+    if (this.kafkaUp || this.s.sendErrorsTotal === 1) {
+      this.kafkaUp = false;
+      const st = this.o.buffer.stats();
+      this.o.logger.warn(
+        { event: 'kafka_down', code: e.code, reason: e.message, bufferedRows: st.rows },
+        'Kafka unreachable; buffering to disk and retrying',
+      );
+    }
+  }
+}
+
+export function createForwardPump(opts: PumpOptions): ForwardPump {
+  return new ForwardPump(opts);
+}

@@ -1,0 +1,137 @@
+/**
+ * Composition root: the only file that wires concrete stages together.
+ *   ingest (aedes + publish gate) -> buffer (group commit -> SQLite) -> encode (Avro) -> forward (pump -> Kafka)
+ */
+import type { GatewayConfig } from './config/schema.js';
+import { GroupCommitter } from './buffer/group-commit.js';
+import { createSqliteBuffer, type SqliteBuffer } from './buffer/sqlite-buffer.js';
+import { createAvroEncoder } from './encode/avro-encoder.js';
+import { createKafkaSink } from './forward/kafka-sink.js';
+import { createForwardPump, type ForwardPump } from './forward/pump.js';
+import { createPublishGate, type IngestCounters } from './ingest/publish-gate.js';
+import { createMqttListener, type MqttListener } from './ingest/mqtt-listener.js';
+import type { Logger } from './lib/logger.js';
+import type { BufferStats } from './buffer/buffer.js';
+import type { PumpStats } from './forward/pump.js';
+import type { TelemetrySink } from './forward/sink.js';
+
+export interface GatewayStatus {
+  gatewayId: string;
+  mqtt: { host: string; port: number; connectedClients: number };
+  ingest: IngestCounters;
+  buffer: BufferStats;
+  forward: PumpStats;
+}
+
+export interface Gateway {
+  start(): Promise<{ host: string; port: number }>;
+  status(): GatewayStatus;
+  /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs`, close the DB. */
+  close(opts?: { forwardGraceMs?: number }): Promise<void>;
+}
+
+export interface GatewayDeps {
+  logger: Logger;
+  /** better-sqlite3 native addon path (single-executable builds). */
+  sqliteNativeBinding?: string | undefined;
+  /** Replace the Kafka sink (unit tests only; integration tests use real Kafka). */
+  sink?: TelemetrySink;
+}
+
+export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps): Gateway {
+  const log = deps.logger;
+  const buffer: SqliteBuffer = createSqliteBuffer({
+    path: config.buffer.path,
+    synchronous: config.buffer.synchronous,
+    deadLetterMaxRows: config.buffer.deadLetterMaxRows,
+    nativeBinding: deps.sqliteNativeBinding,
+  });
+  const encoder = createAvroEncoder({ gatewayId: config.gatewayId, defaultTopic: config.kafka.topic, routes: config.mqtt.routes });
+  const sink =
+    deps.sink ??
+    createKafkaSink({
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      compression: config.kafka.compression,
+      connectionTimeoutMs: config.kafka.connectionTimeoutMs,
+      requestTimeoutMs: config.kafka.requestTimeoutMs,
+      allowAutoTopicCreation: config.kafka.allowAutoTopicCreation,
+      logger: log,
+    });
+  let pump: ForwardPump | null = null;
+  const committer = new GroupCommitter(buffer, {
+    maxRecords: config.buffer.commitMaxRecords,
+    lingerMs: config.buffer.commitLingerMs,
+    onCommit: (n, err) => {
+      if (err) log.error({ code: err.code, err: err.message }, 'buffer commit failed; publishes not acknowledged');
+      else if (n > 0) pump?.notify();
+    },
+  });
+  const gate = createPublishGate({
+    routes: config.mqtt.routes.map((r) => r.topic),
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    requireClientIdMatch: true,
+    committer,
+    logger: log,
+  });
+  const listener: MqttListener = createMqttListener({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    connectTimeoutMs: config.mqtt.connectTimeoutMs,
+    maxClientIdLength: 128,
+    authorizePublish: gate.authorizePublish,
+    logger: log,
+  });
+  pump = createForwardPump({
+    buffer,
+    encoder,
+    sink,
+    logger: log,
+    dlqTopic: config.kafka.dlqTopic,
+    batchMaxRecords: config.kafka.batchMaxRecords,
+    batchMaxBytes: config.kafka.batchMaxBytes,
+    lingerMs: config.kafka.lingerMs,
+    retryInitialMs: config.kafka.retryInitialMs,
+    retryMaxMs: config.kafka.retryMaxMs,
+  });
+  let address = { host: config.mqtt.host, port: config.mqtt.port };
+  let closing: Promise<void> | null = null;
+
+  return {
+    async start() {
+      const st = buffer.stats();
+      log.info({ event: 'buffer_open', path: config.buffer.path, synchronous: config.buffer.synchronous, bufferedRows: st.rows, bufferedBytes: st.bytes }, 'buffer opened');
+      const addr = await listener.start();
+      address = { host: addr.address, port: addr.port };
+      log.info({ event: 'mqtt_listening', host: addr.address, port: addr.port, routes: config.mqtt.routes.map((r) => r.topic) }, `MQTT listening on ${addr.address}:${addr.port}`);
+      log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic }, 'forwarding to Kafka');
+      pump!.start();
+      return address;
+    },
+    status() {
+      return {
+        gatewayId: config.gatewayId,
+        mqtt: { ...address, connectedClients: listener.connectedClients },
+        ingest: gate.counters,
+        buffer: buffer.stats(),
+        forward: pump!.stats(),
+      };
+    },
+    close(opts) {
+      closing ??= (async () => {
+        log.info({ event: 'shutdown_begin' }, 'shutting down');
+        await listener.stopAccepting();
+        // Commit what devices already sent so their acks go out before sockets close.
+        committer.flush();
+        await listener.close();
+        committer.flush();
+        await pump!.stop(opts?.forwardGraceMs ?? 10_000);
+        await sink.close().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka producer close failed'));
+        const st = buffer.stats();
+        buffer.close();
+        log.info({ event: 'shutdown_complete', bufferedRows: st.rows }, 'shutdown complete');
+      })();
+      return closing;
+    },
+  };
+}

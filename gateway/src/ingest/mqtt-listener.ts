@@ -1,0 +1,77 @@
+/**
+ * The embedded MQTT broker (aedes) and its TCP listener. Owns sockets and client lifecycle;
+ * the publish gate decides what is accepted.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Aedes } from 'aedes';
+import { gatewayError } from '../errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { AuthorizePublish } from './publish-gate.js';
+
+export interface MqttListenerOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  maxClientIdLength: number;
+  authorizePublish: AuthorizePublish;
+  logger: Logger;
+}
+
+export class MqttListener {
+  private broker: Aedes | null = null;
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private closed = false;
+
+  constructor(private readonly o: MqttListenerOptions) {}
+
+  async start(): Promise<AddressInfo> {
+    const log = this.o.logger;
+    const broker = await Aedes.createBroker({
+      id: 'edge-gateway',
+      connectTimeout: this.o.connectTimeoutMs,
+      maxClientsIdLength: this.o.maxClientIdLength,
+      authorizePublish: this.o.authorizePublish,
+    });
+    broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+    this.broker = broker;
+
+    const server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      socket.setNoDelay(true);
+      broker.handle(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(gatewayError('GW_ERR_INGEST_LISTEN', `${this.o.host}:${this.o.port}: ${err.message}`, { cause: err })));
+      server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    return server.address() as AddressInfo;
+  }
+
+  get connectedClients(): number {
+    return this.broker?.connectedClients ?? 0;
+  }
+
+  /** Stops accepting new connections (existing ones keep their in-flight commits). */
+  stopAccepting(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing = this.stopAccepting();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.broker ? this.broker.close(() => resolve()) : resolve()));
+    await closing;
+  }
+}
+
+export function createMqttListener(opts: MqttListenerOptions): MqttListener {
+  return new MqttListener(opts);
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * Process entry: `edge-gateway [run]` (default), `audit`, `schemas export DIR`, `--version`.
+ * Load config -> createGateway -> start -> graceful close on SIGTERM/SIGINT.
+ */
+import { describeError, isGatewayError } from './errors.js';
+import { runAuditCommand } from './cli/audit-command.js';
+import { runGatewayCommand } from './cli/run-command.js';
+import { runSchemasCommand } from './cli/schemas-command.js';
+import { versionLine } from './cli/version.js';
+
+const USAGE = `usage:
+  edge-gateway [run] [--config FILE] [--print-config]   run the gateway (defaults need no file)
+  edge-gateway audit --brokers HOST:PORT[,..] [--topic T] [--expect SIM_SUMMARY.json] [--json]
+  edge-gateway schemas export DIR [--config FILE]       write the .avsc files of every envelope
+  edge-gateway --version`;
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${versionLine()}\n`);
+    return 0;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  switch (first) {
+    case 'audit':
+      return runAuditCommand(rest);
+    case 'schemas':
+      return runSchemasCommand(rest);
+    case 'run':
+      return runGatewayCommand(rest);
+    default:
+      return runGatewayCommand(argv);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const code = isGatewayError(err) ? err.code : 'GW_ERR_UNEXPECTED';
+    process.stderr.write(`edge-gateway: ${code}: ${describeError(err)}\n${isGatewayError(err) ? '' : `${(err as Error)?.stack ?? ''}\n`}`);
+    if (isGatewayError(err, 'GW_ERR_CLI_USAGE')) process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 2;
+  },
+);
