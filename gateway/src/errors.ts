@@ -23,6 +23,7 @@ export const ErrorCatalog = {
   GW_ERR_FORWARD_CONNECT: { canRetry: true, message: 'Kafka is unreachable' },
   GW_ERR_FORWARD_SEND: { canRetry: true, message: 'Kafka send failed' },
   GW_ERR_FORWARD_REJECTED: { canRetry: false, message: 'Kafka permanently rejected a record' },
+  GW_ERR_FORWARD_AUTH: { canRetry: true, message: 'Kafka refused the credentials' },
   GW_ERR_FORWARD_TOPIC_MISSING: { canRetry: true, message: 'Kafka topic does not exist' },
   GW_ERR_AUDIT_FAILED: { canRetry: false, message: 'audit found missing records' },
   GW_ERR_CLI_USAGE: { canRetry: false, message: 'invalid command line' },

@@ -4,6 +4,9 @@
  */
 import type { GatewayConfig } from './config/schema.js';
 import { GroupCommitter } from './buffer/group-commit.js';
+import { FlowControl, type FlowState } from './buffer/flow-control.js';
+import { createExpiryTimer } from './buffer/expiry-timer.js';
+import { logFlowChange } from './buffer/flow-log.js';
 import { createSqliteBuffer, type SqliteBuffer } from './buffer/sqlite-buffer.js';
 import { createAvroEncoder } from './encode/avro-encoder.js';
 import { createKafkaSink } from './forward/kafka-sink.js';
@@ -20,6 +23,7 @@ export interface GatewayStatus {
   mqtt: { host: string; port: number; connectedClients: number };
   ingest: IngestCounters;
   buffer: BufferStats;
+  flow: { state: FlowState; heldRecords: number; delayedAckGroups: number; maxSizeBytes: number; lastCommitError: { code: string; message: string; at: number } | null };
   forward: PumpStats;
 }
 
@@ -56,17 +60,34 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       connectionTimeoutMs: config.kafka.connectionTimeoutMs,
       requestTimeoutMs: config.kafka.requestTimeoutMs,
       allowAutoTopicCreation: config.kafka.allowAutoTopicCreation,
+      sasl: config.kafka.sasl,
+      ssl: config.kafka.ssl,
       logger: log,
     });
   let pump: ForwardPump | null = null;
+  const flow = new FlowControl({
+    maxSizeBytes: config.buffer.maxSizeBytes,
+    highWatermark: config.buffer.highWatermark,
+    lowWatermark: config.buffer.lowWatermark,
+    maxAckDelayMs: config.buffer.maxAckDelayMs,
+    onChange: (from, to, bytes) => logFlowChange(log, from, to, bytes, config.buffer.maxSizeBytes, buffer.stats().droppedTotal),
+  });
+  let lastCommitError: { code: string; message: string; at: number } | null = null;
   const committer = new GroupCommitter(buffer, {
     maxRecords: config.buffer.commitMaxRecords,
     lingerMs: config.buffer.commitLingerMs,
-    onCommit: (n, err) => {
-      if (err) log.error({ code: err.code, err: err.message }, 'buffer commit failed; publishes not acknowledged');
-      else if (n > 0) pump?.notify();
+    overflowPolicy: config.buffer.overflowPolicy,
+    flow,
+    onCommit: (n, evicted) => {
+      if (evicted > 0) log.debug({ evicted }, 'evicted oldest rows (dropOldest)');
+      if (n > 0) pump?.notify();
+    },
+    onCommitError: (err) => {
+      lastCommitError = { code: err.code, message: err.message, at: Date.now() };
+      log.debug({ code: err.code, err: err.message }, 'buffer commit failed; publishes held, retrying');
     },
   });
+  const expiry = createExpiryTimer(buffer, config.buffer.maxAgeSecs, log, () => flow.update(buffer.stats().bytes, false));
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -93,6 +114,10 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     lingerMs: config.kafka.lingerMs,
     retryInitialMs: config.kafka.retryInitialMs,
     retryMaxMs: config.kafka.retryMaxMs,
+    onAcked: () => {
+      flow.update(buffer.stats().bytes, false);
+      committer.kick();
+    },
   });
   let address = { host: config.mqtt.host, port: config.mqtt.port };
   let closing: Promise<void> | null = null;
@@ -106,6 +131,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       log.info({ event: 'mqtt_listening', host: addr.address, port: addr.port, routes: config.mqtt.routes.map((r) => r.topic) }, `MQTT listening on ${addr.address}:${addr.port}`);
       log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic }, 'forwarding to Kafka');
       pump!.start();
+      expiry.start();
       return address;
     },
     status() {
@@ -114,6 +140,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         mqtt: { ...address, connectedClients: listener.connectedClients },
         ingest: gate.counters,
         buffer: buffer.stats(),
+        flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: config.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
       };
     },
@@ -125,6 +152,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         committer.flush();
         await listener.close();
         committer.flush();
+        committer.close();
+        expiry.close();
         await pump!.stop(opts?.forwardGraceMs ?? 10_000);
         await sink.close().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka producer close failed'));
         const st = buffer.stats();

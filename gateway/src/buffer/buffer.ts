@@ -1,8 +1,12 @@
 /**
  * The durable queue between ingest and forward. Invariant: a row leaves only after Kafka acked
- * it (ack) or it was deliberately dropped (policy, TTL), and every drop is counted.
+ * it (ack), or it was deliberately dropped by policy (overflow under dropOldest, TTL expiry);
+ * every drop is counted and written to the drop log. Leased (in-flight) rows are never dropped.
  */
 import type { DeadLetter, IngestRecord, Lease } from '../record.js';
+
+export const DropReason = { overflow: 'overflow', expired: 'expired' } as const;
+export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
 export interface BufferStats {
   /** Rows waiting to be forwarded (leased ones included). */
@@ -17,16 +21,31 @@ export interface BufferStats {
   appendedTotal: number;
   ackedTotal: number;
   deadLetteredTotal: number;
-  droppedTotal: Readonly<Record<string, number>>;
+  droppedTotal: Readonly<Record<DropReason, number>>;
+}
+
+export interface AppendOptions {
+  /** Hard cap on accounted bytes. A group that would cross it is not committed, unless... */
+  capBytes: number;
+  /** ...dropOldest: the oldest unleased rows are evicted (and logged) to make room. */
+  evictOldest: boolean;
+}
+
+export interface AppendResult {
+  /** False when the records did not fit under the cap (even after eviction): nothing committed. */
+  committed: boolean;
+  evicted: number;
 }
 
 export interface TelemetryBuffer {
   /** Commits all records in one transaction, in order. Throws GatewayError on failure (nothing committed). */
-  append(records: readonly IngestRecord[], count?: number): void;
+  append(records: readonly IngestRecord[], count?: number, opts?: AppendOptions): AppendResult;
   /** Leases the next rows after the previous lease, in seq order; null when nothing is waiting. */
   lease(maxRecords: number, maxBytes: number): Lease | null;
   /** Kafka acked the lease: delete its rows and store its dead letters, in one transaction. */
   ack(lease: Lease, deadLetters: readonly DeadLetter[]): void;
+  /** Drops unleased rows received before `cutoffMs` (TTL); returns how many. */
+  expire(cutoffMs: number): number;
   /** Forget outstanding leases so the rows are leased again (e.g. after a producer restart). */
   resetLeases(): void;
   stats(): BufferStats;

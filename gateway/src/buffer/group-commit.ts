@@ -1,31 +1,53 @@
 /**
  * Group commit: publishes arriving in the same event-loop turn (or within `lingerMs`) share one
  * SQLite transaction; only after it commits are their callbacks (and so their PUBACKs) released.
- * If the commit fails, every callback in the group gets the error: nothing was acknowledged.
+ *
+ * Under pressure (see flow-control.ts) a group is not failed, it is held:
+ *  - full (policy block, or dropOldest with everything in flight): not committed, not acked,
+ *    retried when the forwarder frees space;
+ *  - diskError: not committed, not acked, retried with capped backoff until the disk accepts it;
+ *  - slowing: committed, acks released after a delay that grows with the fill level.
+ * Held callbacks keep aedes from reading those sockets, so memory stays bounded by one socket
+ * read per connected client.
  */
 import type { IngestRecord } from '../record.js';
-import type { GatewayError } from '../errors.js';
+import { isGatewayError, type GatewayError } from '../errors.js';
+import { createBackoff, type Backoff } from '../lib/backoff.js';
 import type { TelemetryBuffer } from './buffer.js';
+import { FlowState, type FlowControl } from './flow-control.js';
 
 export type CommitCallback = (err?: GatewayError | null) => void;
 
 export interface GroupCommitOptions {
   maxRecords: number;
   lingerMs: number;
-  /** Called after each commit attempt (for metrics/state); never throws into the hot path. */
-  onCommit?: (committed: number, err: GatewayError | null) => void;
+  overflowPolicy: 'block' | 'dropOldest';
+  flow: FlowControl;
+  /** Called after each successful commit (wakes the forwarder). */
+  onCommit?: (committed: number, evicted: number) => void;
+  /** Called when a commit fails and the group is held for retry. */
+  onCommitError?: (err: GatewayError) => void;
+  diskRetry?: { initialMs: number; maxMs: number };
 }
 
 export class GroupCommitter {
-  // Two fixed-capacity slabs, swapped at each flush, so callbacks can submit while we release.
+  // Two slabs swapped at each flush, so callbacks can submit while a group is released.
   private records: IngestRecord[];
   private callbacks: CommitCallback[];
   private spareRecords: IngestRecord[];
   private spareCallbacks: CommitCallback[];
   private count = 0;
-  private flushing = false;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private flushing = false;
+  private held = false;
+  private delayedReleases = 0;
+  private readonly diskBackoff: Backoff;
   private readonly flushBound = () => this.flush();
+  private readonly retryBound = () => {
+    this.retryTimer = null;
+    this.flush();
+  };
 
   constructor(
     private readonly buffer: TelemetryBuffer,
@@ -35,13 +57,15 @@ export class GroupCommitter {
     this.callbacks = new Array(opts.maxRecords);
     this.spareRecords = new Array(opts.maxRecords);
     this.spareCallbacks = new Array(opts.maxRecords);
+    this.diskBackoff = createBackoff({ initialMs: opts.diskRetry?.initialMs ?? 100, maxMs: opts.diskRetry?.maxMs ?? 5000 });
   }
 
-  /** Queues a record; `cb` runs once it is durably committed (or the commit failed). */
+  /** Queues a record; `cb` runs once it is durably committed. */
   submit(record: IngestRecord, cb: CommitCallback): void {
     this.records[this.count] = record;
     this.callbacks[this.count] = cb;
     this.count++;
+    if (this.held) return; // a retry is scheduled; the group grows by at most one read per client
     // Releasing a group's callbacks makes aedes read the next packets synchronously, which
     // submit here again: never flush re-entrantly (the slab being released is still in use).
     if (this.count >= this.opts.maxRecords && !this.flushing) {
@@ -51,8 +75,23 @@ export class GroupCommitter {
     }
   }
 
+  /** Records waiting for a commit (held ones included). */
   get pending(): number {
     return this.count;
+  }
+
+  /** Groups committed but whose acks are delayed by backpressure. */
+  get delayed(): number {
+    return this.delayedReleases;
+  }
+
+  /** The forwarder freed space: retry a held group now. */
+  kick(): void {
+    if (this.held && this.opts.flow.state !== FlowState.diskError && this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.flush();
+    }
   }
 
   /** Commits everything queued now, then releases the callbacks in submission order. */
@@ -63,33 +102,88 @@ export class GroupCommitter {
       this.timer = null;
     }
     const n = this.count;
-    if (n === 0) return;
+    if (n === 0 || this.flushing) return;
+    const { flow } = this.opts;
+
+    let evicted = 0;
+    try {
+      const res = this.buffer.append(this.records, n, { capBytes: flow.maxSizeBytes, evictOldest: this.opts.overflowPolicy === 'dropOldest' });
+      evicted = res.evicted;
+      if (!res.committed) {
+        if (evicted > 0) this.opts.onCommit?.(0, evicted);
+        return this.hold(flow.update(this.buffer.stats().bytes, true));
+      }
+    } catch (err) {
+      if (!isGatewayError(err)) throw err;
+      this.opts.onCommitError?.(err);
+      flow.setDiskFailing(true, this.buffer.stats().bytes);
+      return this.hold(FlowState.diskError);
+    }
+    this.held = false;
+    this.diskBackoff.reset();
+    if (flow.state === FlowState.diskError) flow.setDiskFailing(false, this.buffer.stats().bytes);
+    const bytes = this.buffer.stats().bytes;
+    flow.update(bytes, false);
+    this.opts.onCommit?.(n, evicted);
+    this.release(n, flow.ackDelayMs(bytes));
+  }
+
+  private hold(state: FlowState): void {
+    this.held = true;
+    if (this.retryTimer !== null) return;
+    // Disk trouble: capped backoff. Full: the forwarder kicks us when it frees space; the timer
+    // is only a safety net.
+    const delay = state === FlowState.diskError ? this.diskBackoff.next() : 250;
+    this.retryTimer = setTimeout(this.retryBound, delay);
+  }
+
+  private release(n: number, delayMs: number): void {
     const records = this.records;
     const callbacks = this.callbacks;
     this.records = this.spareRecords;
     this.callbacks = this.spareCallbacks;
+    this.count = 0;
+    if (delayMs > 0) {
+      // Backpressure: keep these acks (and so these sockets) waiting a while. Fresh slabs for
+      // the next group, since these stay referenced until the timer fires.
+      this.spareRecords = new Array(this.opts.maxRecords);
+      this.spareCallbacks = new Array(this.opts.maxRecords);
+      this.delayedReleases++;
+      setTimeout(() => {
+        this.delayedReleases--;
+        this.runCallbacks(records, callbacks, n);
+      }, delayMs);
+      return;
+    }
     this.spareRecords = records;
     this.spareCallbacks = callbacks;
-    this.count = 0;
+    this.runCallbacks(records, callbacks, n);
+    if (this.count >= this.opts.maxRecords) this.flush();
+  }
 
-    let error: GatewayError | null = null;
-    try {
-      this.buffer.append(records, n);
-    } catch (err) {
-      error = err as GatewayError;
-    }
-    this.opts.onCommit?.(error ? 0 : n, error);
+  private runCallbacks(records: IngestRecord[], callbacks: CommitCallback[], n: number): void {
     this.flushing = true;
     try {
       for (let i = 0; i < n; i++) {
         const cb = callbacks[i]!;
         callbacks[i] = undefined as unknown as CommitCallback;
         records[i] = undefined as unknown as IngestRecord;
-        cb(error);
+        cb(null);
       }
     } finally {
       this.flushing = false;
     }
-    if (this.count >= this.opts.maxRecords) this.flush();
+  }
+
+  /** Stops retry timers (shutdown). Held publishes stay unacknowledged: devices re-send them. */
+  close(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.timer !== null) {
+      if (this.opts.lingerMs > 0) clearTimeout(this.timer as NodeJS.Timeout);
+      else clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = null;
+    }
   }
 }
+

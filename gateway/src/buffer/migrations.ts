@@ -5,7 +5,8 @@ import type { Database } from 'better-sqlite3';
 import { gatewayError } from '../errors.js';
 
 const MIGRATIONS: readonly string[] = [
-  // v1: buffered records, dead letters, and the drop log (deliberate drops the auditor can match).
+  // v1: buffered records, dead letters, and the drop log: deliberate drops (overflow, expiry) with
+  // the payload's first bytes, so the auditor can tell them from loss by the device's own seq.
   `CREATE TABLE records (
      seq         INTEGER PRIMARY KEY AUTOINCREMENT,
      device_id   TEXT    NOT NULL,
@@ -26,13 +27,13 @@ const MIGRATIONS: readonly string[] = [
      dead_at     INTEGER NOT NULL
    );
    CREATE TABLE drop_log (
-     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-     seq         INTEGER NOT NULL,
-     device_id   TEXT    NOT NULL,
-     reason      TEXT    NOT NULL,
-     received_at INTEGER NOT NULL,
-     payload     BLOB    NOT NULL,
-     dropped_at  INTEGER NOT NULL
+     id           INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq          INTEGER NOT NULL,
+     device_id    TEXT    NOT NULL,
+     reason       TEXT    NOT NULL,
+     received_at  INTEGER NOT NULL,
+     payload_head BLOB    NOT NULL,
+     dropped_at   INTEGER NOT NULL
    );`,
 ];
 

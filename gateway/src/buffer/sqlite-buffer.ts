@@ -1,6 +1,6 @@
 /**
  * SQLite (WAL) implementation of the durable buffer. One writer (this process). Statements are
- * prepared once; append/ack are single transactions so a crash leaves either all or none.
+ * prepared once; append/ack/evict are single transactions so a crash leaves all or nothing.
  *
  * Durability: `synchronous=FULL` fsyncs the WAL on every commit, so a committed (and therefore
  * PUBACKed) row survives power loss. `NORMAL` survives a process crash but may lose the last
@@ -11,13 +11,15 @@ import { dirname } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { gatewayError, GatewayError } from '../errors.js';
 import type { DeadLetter, IngestRecord, Lease, StoredRecord } from '../record.js';
-import { accountedBytes, type BufferStats, type TelemetryBuffer } from './buffer.js';
+import { accountedBytes, DropReason, ROW_OVERHEAD_BYTES, type AppendOptions, type AppendResult, type BufferStats, type TelemetryBuffer } from './buffer.js';
 import { migrate } from './migrations.js';
 
 export interface SqliteBufferOptions {
   path: string;
   synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
   deadLetterMaxRows: number;
+  /** Rows kept in the drop log (oldest removed first). */
+  dropLogMaxRows?: number;
   /** Native addon path for single-executable builds (better-sqlite3 `nativeBinding`). */
   nativeBinding?: string | undefined;
 }
@@ -31,6 +33,18 @@ interface RecordRow {
   payload: Buffer;
 }
 
+interface VictimRow {
+  seq: number;
+  device_id: string;
+  received_at: number;
+  size: number;
+  head: Buffer;
+}
+
+/** Bytes of the payload kept in the drop log: enough for the auditor to read the device's seq. */
+const DROP_LOG_HEAD_BYTES = 256;
+const EVICT_CHUNK = 512;
+
 export class SqliteBuffer implements TelemetryBuffer {
   private readonly db: Db;
   private readonly insertRecord: Statement;
@@ -39,8 +53,13 @@ export class SqliteBuffer implements TelemetryBuffer {
   private readonly insertDeadLetter: Statement;
   private readonly trimDeadLetters: Statement<[number]>;
   private readonly oldestRow: Statement<[], { received_at: number }>;
-  private readonly appendTx: (records: readonly IngestRecord[], count: number) => void;
+  private readonly selectVictims: Statement<[number, number], VictimRow>;
+  private readonly selectExpired: Statement<[number, number, number], VictimRow>;
+  private readonly insertDrop: Statement;
+  private readonly trimDropLog: Statement<[number]>;
+  private readonly appendTx: (records: readonly IngestRecord[], count: number, incoming: number, cap: number, evict: boolean) => AppendResult;
   private readonly ackTx: (lease: Lease, deadLetters: readonly DeadLetter[]) => number;
+  private readonly expireTx: (cutoff: number) => number;
 
   private leasedUpTo = 0;
   private rows = 0;
@@ -50,7 +69,7 @@ export class SqliteBuffer implements TelemetryBuffer {
   private appendedTotal = 0;
   private ackedTotal = 0;
   private deadLetteredTotal = 0;
-  private readonly droppedTotal: Record<string, number> = {};
+  private readonly droppedTotal: Record<DropReason, number> = { overflow: 0, expired: 0 };
   private closed = false;
 
   constructor(private readonly opts: SqliteBufferOptions) {
@@ -67,22 +86,38 @@ export class SqliteBuffer implements TelemetryBuffer {
     }
     migrate(this.db);
 
-    this.insertRecord = this.db.prepare('INSERT INTO records (device_id, topic, qos, received_at, payload) VALUES (?, ?, ?, ?, ?)');
-    this.selectAfter = this.db.prepare('SELECT seq, device_id, topic, qos, received_at, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
-    this.deleteRange = this.db.prepare('DELETE FROM records WHERE seq >= ? AND seq <= ?');
-    this.insertDeadLetter = this.db.prepare(
+    const db = this.db;
+    this.insertRecord = db.prepare('INSERT INTO records (device_id, topic, qos, received_at, payload) VALUES (?, ?, ?, ?, ?)');
+    this.selectAfter = db.prepare('SELECT seq, device_id, topic, qos, received_at, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.deleteRange = db.prepare('DELETE FROM records WHERE seq >= ? AND seq <= ?');
+    this.insertDeadLetter = db.prepare(
       'INSERT INTO dead_letters (seq, device_id, topic, received_at, code, reason, payload, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.trimDeadLetters = this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?');
-    this.oldestRow = this.db.prepare('SELECT received_at FROM records ORDER BY seq LIMIT 1');
+    this.trimDeadLetters = db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?');
+    this.oldestRow = db.prepare('SELECT received_at FROM records ORDER BY seq LIMIT 1');
+    const victimCols = `seq, device_id, received_at, length(payload) + length(topic) + length(device_id) AS size, substr(payload, 1, ${DROP_LOG_HEAD_BYTES}) AS head`;
+    this.selectVictims = db.prepare(`SELECT ${victimCols} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`);
+    this.selectExpired = db.prepare(`SELECT ${victimCols} FROM records WHERE seq > ? AND received_at < ? ORDER BY seq LIMIT ?`);
+    this.insertDrop = db.prepare('INSERT INTO drop_log (seq, device_id, reason, received_at, payload_head, dropped_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.trimDropLog = db.prepare('DELETE FROM drop_log WHERE id <= (SELECT max(id) FROM drop_log) - ?');
 
-    this.appendTx = this.db.transaction((records: readonly IngestRecord[], count: number) => {
+    this.appendTx = db.transaction((records: readonly IngestRecord[], count: number, incoming: number, cap: number, evict: boolean): AppendResult => {
+      let evicted = 0;
+      // An empty buffer always takes one group, so a cap smaller than a group cannot deadlock.
+      if (this.rows > 0 && this.bytes + incoming > cap) {
+        if (evict) evicted = this.evictLocked(this.bytes + incoming - cap);
+        if (this.rows > 0 && this.bytes + incoming > cap) {
+          // block policy, or everything left is in flight: the caller holds the publishes.
+          return { committed: false, evicted };
+        }
+      }
       for (let i = 0; i < count; i++) {
         const r = records[i]!;
         this.insertRecord.run(r.deviceId, r.topic, r.qos, r.receivedAt, r.payload);
       }
+      return { committed: true, evicted };
     });
-    this.ackTx = this.db.transaction((lease: Lease, deadLetters: readonly DeadLetter[]) => {
+    this.ackTx = db.transaction((lease: Lease, deadLetters: readonly DeadLetter[]) => {
       const now = Date.now();
       for (const dl of deadLetters) {
         const r = dl.record;
@@ -90,6 +125,17 @@ export class SqliteBuffer implements TelemetryBuffer {
       }
       if (deadLetters.length > 0) this.trimDeadLetters.run(this.opts.deadLetterMaxRows);
       return this.deleteRange.run(lease.firstSeq, lease.lastSeq).changes;
+    });
+    this.expireTx = db.transaction((cutoff: number) => {
+      let dropped = 0;
+      for (;;) {
+        const victims = this.selectExpired.all(this.leasedUpTo, cutoff, EVICT_CHUNK);
+        if (victims.length === 0) break;
+        this.dropLocked(victims, DropReason.expired);
+        dropped += victims.length;
+        if (victims.length < EVICT_CHUNK) break;
+      }
+      return dropped;
     });
 
     this.recount();
@@ -101,30 +147,78 @@ export class SqliteBuffer implements TelemetryBuffer {
       .prepare('SELECT count(*) AS n, coalesce(sum(length(payload) + length(topic) + length(device_id)), 0) AS b FROM records')
       .get() as { n: number; b: number };
     this.rows = agg.n;
-    this.bytes = agg.b + agg.n * 64;
+    this.bytes = agg.b + agg.n * ROW_OVERHEAD_BYTES;
     this.oldestReceivedAt = this.oldestRow.get()?.received_at ?? null;
     this.deadLetterRows = (this.db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n;
   }
 
-  append(records: readonly IngestRecord[], count = records.length): void {
+  /** Inside a transaction: evict the oldest unleased rows until `need` bytes are freed. */
+  private evictLocked(need: number): number {
+    let freed = 0;
+    let evicted = 0;
+    while (freed < need) {
+      const victims = this.selectVictims.all(this.leasedUpTo, EVICT_CHUNK);
+      if (victims.length === 0) break;
+      let take = 0;
+      while (take < victims.length && freed < need) {
+        freed += victims[take]!.size + ROW_OVERHEAD_BYTES;
+        take++;
+      }
+      this.dropLocked(take === victims.length ? victims : victims.slice(0, take), DropReason.overflow);
+      evicted += take;
+    }
+    return evicted;
+  }
+
+  /** Inside a transaction: log and delete a contiguous run of unleased rows. */
+  private dropLocked(victims: readonly VictimRow[], reason: DropReason): void {
+    const now = Date.now();
+    let freed = 0;
+    for (const v of victims) {
+      this.insertDrop.run(v.seq, v.device_id, reason, v.received_at, v.head, now);
+      freed += v.size + ROW_OVERHEAD_BYTES;
+    }
+    // Unleased rows form one contiguous seq range above the lease cursor, oldest first.
+    this.deleteRange.run(victims[0]!.seq, victims[victims.length - 1]!.seq);
+    this.trimDropLog.run(this.opts.dropLogMaxRows ?? 1_000_000);
+    this.rows -= victims.length;
+    this.bytes -= freed;
+    this.droppedTotal[reason] += victims.length;
+  }
+
+  append(records: readonly IngestRecord[], count = records.length, opts?: AppendOptions): AppendResult {
     if (this.closed) throw gatewayError('GW_ERR_BUFFER_CLOSED');
-    if (count === 0) return;
+    if (count === 0) return { committed: true, evicted: 0 };
+    let incoming = 0;
+    for (let i = 0; i < count; i++) incoming += accountedBytes(records[i]!);
+    const before = { rows: this.rows, bytes: this.bytes, dropped: { ...this.droppedTotal } };
+    let result: AppendResult;
     try {
-      this.appendTx(records, count);
+      result = this.appendTx(records, count, incoming, opts?.capBytes ?? Number.POSITIVE_INFINITY, opts?.evictOldest ?? false);
     } catch (cause) {
+      // The transaction rolled back: so must the accounting done inside it.
+      this.rows = before.rows;
+      this.bytes = before.bytes;
+      Object.assign(this.droppedTotal, before.dropped);
       throw wrapWriteError(cause);
     }
-    let added = 0;
-    for (let i = 0; i < count; i++) added += accountedBytes(records[i]!);
-    if (this.rows === 0) this.oldestReceivedAt = records[0]!.receivedAt;
-    this.rows += count;
-    this.bytes += added;
-    this.appendedTotal += count;
+    if (result.committed) {
+      this.rows += count;
+      this.bytes += incoming;
+      this.appendedTotal += count;
+    }
+    if (result.evicted > 0 || this.oldestReceivedAt === null) this.refreshOldest();
+    return result;
   }
 
   lease(maxRecords: number, maxBytes: number): Lease | null {
     if (this.closed) throw gatewayError('GW_ERR_BUFFER_CLOSED');
-    const rows = this.selectAfter.all(this.leasedUpTo, maxRecords);
+    let rows: RecordRow[];
+    try {
+      rows = this.selectAfter.all(this.leasedUpTo, maxRecords);
+    } catch (cause) {
+      throw wrapWriteError(cause);
+    }
     if (rows.length === 0) return null;
     const records: StoredRecord[] = [];
     let bytes = 0;
@@ -149,6 +243,7 @@ export class SqliteBuffer implements TelemetryBuffer {
     } catch (cause) {
       throw wrapWriteError(cause);
     }
+    // Leased rows are never dropped, so every leased row was still there to delete.
     let freed = 0;
     for (const r of lease.records) freed += accountedBytes(r);
     this.rows -= deleted;
@@ -156,13 +251,31 @@ export class SqliteBuffer implements TelemetryBuffer {
     if (this.rows <= 0) {
       this.rows = 0;
       this.bytes = 0;
-      this.oldestReceivedAt = null;
-    } else {
-      this.oldestReceivedAt = this.oldestRow.get()?.received_at ?? null;
     }
+    this.refreshOldest();
     this.ackedTotal += lease.records.length - deadLetters.length;
     this.deadLetteredTotal += deadLetters.length;
     this.deadLetterRows = Math.min(this.deadLetterRows + deadLetters.length, this.opts.deadLetterMaxRows);
+  }
+
+  expire(cutoffMs: number): number {
+    if (this.closed) return 0;
+    const before = { rows: this.rows, bytes: this.bytes, expired: this.droppedTotal.expired };
+    let n: number;
+    try {
+      n = this.expireTx(cutoffMs);
+    } catch (cause) {
+      this.rows = before.rows;
+      this.bytes = before.bytes;
+      this.droppedTotal.expired = before.expired;
+      throw wrapWriteError(cause);
+    }
+    if (n > 0) this.refreshOldest();
+    return n;
+  }
+
+  private refreshOldest(): void {
+    this.oldestReceivedAt = this.rows > 0 ? (this.oldestRow.get()?.received_at ?? null) : null;
   }
 
   resetLeases(): void {
@@ -182,7 +295,7 @@ export class SqliteBuffer implements TelemetryBuffer {
     };
   }
 
-  /** Read-only access for tools (dead-letter inspection, drop log export). */
+  /** Read-only access for tools (dead-letter inspection, drop log export) and tests. */
   get database(): Db {
     return this.db;
   }
@@ -192,17 +305,17 @@ export class SqliteBuffer implements TelemetryBuffer {
     this.closed = true;
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A full disk can refuse the checkpoint; the WAL is replayed at next open. Still close.
     } finally {
       this.db.close();
     }
   }
 }
 
-const DISK_FULL_CODES = new Set(['SQLITE_FULL']);
-
 function wrapWriteError(cause: unknown): GatewayError {
   const code = (cause as { code?: string }).code ?? '';
-  if (DISK_FULL_CODES.has(code)) return gatewayError('GW_ERR_BUFFER_DISK_FULL', (cause as Error).message, { cause, details: { sqliteCode: code } });
+  if (code === 'SQLITE_FULL') return gatewayError('GW_ERR_BUFFER_DISK_FULL', (cause as Error).message, { cause, details: { sqliteCode: code } });
   return gatewayError('GW_ERR_BUFFER_WRITE', `${code} ${(cause as Error).message}`.trim(), { cause, details: { sqliteCode: code } });
 }
 

@@ -62,6 +62,8 @@ export const configSchema = z.strictObject({
       highWatermark: z.number().gt(0).lte(1).default(0.9).describe('Fraction of maxSizeBytes above which devices are slowed'),
       lowWatermark: z.number().gt(0).lt(1).default(0.8).describe('Fraction of maxSizeBytes below which devices resume'),
       overflowPolicy: z.enum(['block', 'dropOldest']).default('block').describe('At the hard cap: block (hold devices, drop nothing) or dropOldest (evict oldest rows, counted)'),
+      maxAckDelayMs: durationMs('Longest ack delay while slowing devices between the watermarks and the cap').default(1000),
+      dropLogMaxRows: z.number().int().nonnegative().default(1_000_000).describe('Rows kept in the drop log (deliberate drops the auditor can match)'),
       commitMaxRecords: z.number().int().positive().default(4096).describe('Most publishes sharing one SQLite transaction (group commit)'),
       commitLingerMs: durationMs('Longest a publish waits for its group commit').default(2),
       deadLetterMaxRows: z.number().int().nonnegative().default(100_000).describe('Rows kept in the local dead-letter table (oldest removed first)'),
@@ -83,6 +85,15 @@ export const configSchema = z.strictObject({
       retryInitialMs: durationMs('First retry delay after a failed send').default(200),
       retryMaxMs: durationMs('Cap on the jittered exponential retry delay').default(30_000),
       allowAutoTopicCreation: z.boolean().default(false).describe('Let the broker create missing topics (needs auto.create.topics.enable)'),
+      sasl: z
+        .strictObject({
+          mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism'),
+          username: z.string().min(1),
+          password: z.string().min(1).describe('Secret; prefer the GATEWAY_KAFKA_SASL_PASSWORD env var'),
+        })
+        .optional()
+        .describe('SASL authentication to Kafka (off by default)'),
+      ssl: z.boolean().default(false).describe('TLS to Kafka using the system trust store'),
     })
     .prefault({}),
 });

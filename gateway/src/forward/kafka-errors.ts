@@ -29,6 +29,9 @@ export function classifyKafkaError(err: unknown, during: 'connect' | 'send'): Ga
   const type = root.type ?? '';
   const reason = `${root.name ?? 'Error'}${type ? ` ${type}` : ''}: ${root.message ?? String(err)}`;
   const details = { kafkaType: type || undefined, kafkaError: root.name };
+  if (root.name === 'KafkaJSSASLAuthenticationError' || /SASL|AUTHENTICATION_FAILED|authorization failed/i.test(type) || /SASL .*authentication failed/i.test(root.message ?? '')) {
+    return gatewayError('GW_ERR_FORWARD_AUTH', reason, { cause: err, details });
+  }
   if (RECORD_REJECTIONS.has(type)) return gatewayError('GW_ERR_FORWARD_REJECTED', reason, { cause: err, details });
   if (TOPIC_MISSING.has(type) || /does not host this topic-partition|unknown topic/i.test(root.message ?? '')) {
     return gatewayError('GW_ERR_FORWARD_TOPIC_MISSING', reason, { cause: err, details });

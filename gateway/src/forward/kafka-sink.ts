@@ -4,7 +4,7 @@
  * the TelemetrySink interface. After any failed send the producer is recreated: a fresh producer
  * id avoids the stuck OUT_OF_ORDER_SEQUENCE state a timed-out idempotent batch can leave behind.
  */
-import { CompressionTypes, Kafka, logLevel, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, type LogEntry, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../lib/logger.js';
 import { classifyKafkaError } from './kafka-errors.js';
 import type { OutMessage, SinkState, TelemetrySink } from './sink.js';
@@ -16,6 +16,8 @@ export interface KafkaSinkOptions {
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
   allowAutoTopicCreation: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  ssl?: boolean;
   logger: Logger;
 }
 
@@ -41,6 +43,8 @@ export class KafkaSink implements TelemetrySink {
       connectionTimeout: opts.connectionTimeoutMs,
       requestTimeout: opts.requestTimeoutMs,
       enforceRequestTimeout: true,
+      ...(opts.sasl ? { sasl: { ...opts.sasl } as SASLOptions } : {}),
+      ...(opts.ssl ? { ssl: true } : {}),
       // Short inner retries: the pump owns the long, jittered, capped retry loop.
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       logLevel: logLevel.WARN,

@@ -24,6 +24,8 @@ export interface PumpOptions {
   lingerMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
+  /** Rows left the buffer (space freed): lets ingest resume held publishes. */
+  onAcked?: () => void;
 }
 
 export interface PumpStats {
@@ -42,6 +44,7 @@ export class ForwardPump {
   private loop: Promise<void> | null = null;
   private readonly backoff;
   private kafkaUp = false;
+  private lastDownCode: string | null = null;
   private everUp = false;
   private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, lastSendMs: 0, lastError: null };
 
@@ -93,7 +96,14 @@ export class ForwardPump {
     while (!this.stopping) {
       // Connect first (also while idle) so operators learn at once that Kafka is unreachable.
       if (!this.o.sink.state().connected && !(await this.tryConnect())) continue;
-      const lease = buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
+      let lease;
+      try {
+        lease = buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
+      } catch (err) {
+        this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'buffer read failed; retrying');
+        await sleep(this.backoff.next(), this.abort.signal);
+        continue;
+      }
       if (lease === null) {
         await this.idle();
         // Let a trickle accumulate into one batch instead of one send per message.
@@ -158,7 +168,7 @@ export class ForwardPump {
     if (lease.records.length === 1) {
       const record = lease.records[0]!;
       this.o.logger.warn({ code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
-      this.o.buffer.ack(lease, [{ record, code: err.code, reason: err.message }]);
+      await this.ackDurably(lease, [{ record, code: err.code, reason: err.message }]);
       this.s.deadLetteredTotal++;
       return;
     }
@@ -194,15 +204,35 @@ export class ForwardPump {
     await this.o.sink.send(messages);
     this.s.lastSendMs = performance.now() - t0;
     // Kafka acknowledged every message (acks=all): only now may the rows leave the buffer.
-    this.o.buffer.ack(lease, deadLetters ?? []);
+    await this.ackDurably(lease, deadLetters ?? []);
     this.s.batchesTotal++;
     this.s.sentTotal += messages.length;
     if (deadLetters) this.s.deadLetteredTotal += deadLetters.length;
   }
 
+  /**
+   * Deletes acknowledged rows. If the disk refuses (full, I/O error) the delete is retried; the
+   * lease is NOT re-sent, since Kafka already has it. If we stop first, the rows stay and are
+   * sent again after restart: a bounded duplicate, never a loss.
+   */
+  private async ackDurably(lease: Lease, deadLetters: readonly DeadLetter[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.o.buffer.ack(lease, deadLetters);
+        this.o.onAcked?.();
+        return;
+      } catch (err) {
+        if (this.stopping) return;
+        if (attempt === 0) this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'cannot delete acknowledged rows; retrying');
+        await sleep(Math.min(this.o.retryMaxMs, this.o.retryInitialMs * 2 ** Math.min(attempt, 10)), this.abort.signal);
+      }
+    }
+  }
+
   private markUp(): void {
     if (!this.kafkaUp) {
       this.kafkaUp = true;
+      this.lastDownCode = null;
       this.everUp = true;
       const st = this.o.buffer.stats();
       this.o.logger.info({ event: 'kafka_up', bufferedRows: st.rows }, 'Kafka reachable; forwarding');
@@ -210,8 +240,10 @@ export class ForwardPump {
   }
 
   private markDown(e: GatewayError): void {
-    if (this.kafkaUp || this.s.sendErrorsTotal === 1) {
+    // One line per state change, and again if the reason changes (e.g. unreachable -> auth).
+    if (this.kafkaUp || this.lastDownCode !== e.code) {
       this.kafkaUp = false;
+      this.lastDownCode = e.code;
       const st = this.o.buffer.stats();
       this.o.logger.warn(
         { event: 'kafka_down', code: e.code, reason: e.message, bufferedRows: st.rows },
@@ -219,6 +251,7 @@ export class ForwardPump {
       );
     }
   }
+
 }
 
 export function createForwardPump(opts: PumpOptions): ForwardPump {

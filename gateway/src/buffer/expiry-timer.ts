@@ -1,0 +1,36 @@
+/**
+ * TTL for buffered rows (`buffer.maxAgeSecs`, off by default): once a second, unleased rows older
+ * than the limit are dropped, written to the drop log with reason `expired`, and counted.
+ */
+import type { Logger } from '../lib/logger.js';
+import { describeError } from '../errors.js';
+import type { TelemetryBuffer } from './buffer.js';
+
+export interface ExpiryTimer {
+  start(): void;
+  close(): void;
+}
+
+export function createExpiryTimer(buffer: TelemetryBuffer, maxAgeSecs: number, logger: Logger, onExpired: (n: number) => void): ExpiryTimer {
+  let timer: NodeJS.Timeout | null = null;
+  const tick = () => {
+    try {
+      const n = buffer.expire(Date.now() - maxAgeSecs * 1000);
+      if (n > 0) {
+        logger.warn({ event: 'rows_expired', count: n, maxAgeSecs, expiredTotal: buffer.stats().droppedTotal.expired }, 'buffered rows expired (maxAgeSecs)');
+        onExpired(n);
+      }
+    } catch (err) {
+      logger.error({ err: describeError(err) }, 'expiry sweep failed; will retry');
+    }
+  };
+  return {
+    start() {
+      if (maxAgeSecs > 0 && timer === null) timer = setInterval(tick, 1000).unref();
+    },
+    close() {
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+    },
+  };
+}
