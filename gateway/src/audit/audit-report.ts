@@ -52,6 +52,8 @@ export interface AuditReport {
   expectedDevicesMissing: number;
   devicesOnSeveralPartitions: number;
   dlq: { records: number; byCode: Record<string, number>; malformedExpected: number; malformedFound: number };
+  /** Rows the gateway dropped on purpose (drop log): they fill gaps without counting as loss. */
+  deliberateDrops: { records: number; byReason: Record<string, number>; alsoDelivered: number };
   /** Up to 20 devices with problems, for the human reading the report. */
   problems: DeviceProblem[];
 }
@@ -59,6 +61,9 @@ export interface AuditReport {
 export class AuditLedger {
   private readonly devices = new Map<string, DeviceState>();
   private readonly dlqSeqs = new Map<string, Set<number>>();
+  private readonly droppedSeqs = new Map<string, Set<number>>();
+  private readonly droppedByReason: Record<string, number> = {};
+  private droppedRecords = 0;
   private records = 0;
   private keyMismatches = 0;
   private noSeq = 0;
@@ -101,6 +106,16 @@ export class AuditLedger {
     s.add(deviceSeq);
   }
 
+  /** A deliberate drop from the gateway's drop log (overflow policy, TTL): accounted, not lost. */
+  addDeliberateDrop(deviceId: string, deviceSeq: number | null, reason: string): void {
+    this.droppedRecords++;
+    this.droppedByReason[reason] = (this.droppedByReason[reason] ?? 0) + 1;
+    if (deviceSeq === null) return;
+    let s = this.droppedSeqs.get(deviceId);
+    if (!s) this.droppedSeqs.set(deviceId, (s = new Set()));
+    s.add(deviceSeq);
+  }
+
   report(topic: string, expect?: Readonly<Record<string, DeviceExpectation>>): AuditReport {
     let duplicates = 0;
     let gaps = 0;
@@ -110,17 +125,20 @@ export class AuditLedger {
     let several = 0;
     let malformedExpected = 0;
     let malformedFound = 0;
+    let droppedButDelivered = 0;
     const problems: DeviceProblem[] = [];
     const ids = new Set<string>([...this.devices.keys(), ...Object.keys(expect ?? {})]);
     for (const id of ids) {
       const d = this.devices.get(id);
       const e = expect?.[id];
       const dlq = this.dlqSeqs.get(id);
+      const dropped = this.droppedSeqs.get(id);
+      for (const s of dropped ?? []) if (d?.seen.has(s)) droppedButDelivered++;
       const malformed = new Set(e?.malformedSeqs ?? []);
       malformedExpected += malformed.size;
       for (const m of malformed) if (dlq?.has(m)) malformedFound++;
       if (!d && e && e.ackedContiguousTo > 0) expectedDevicesMissing++;
-      const accounted = (s: number) => d?.seen.has(s) === true || dlq?.has(s) === true;
+      const accounted = (s: number) => d?.seen.has(s) === true || dlq?.has(s) === true || dropped?.has(s) === true;
       // Gaps: holes between the first and the highest seq seen (or acknowledged).
       const top = Math.max(d?.maxSeq ?? 0, e?.ackedContiguousTo ?? 0);
       const from = e ? 1 : d?.minSeq ?? 1;
@@ -165,6 +183,7 @@ export class AuditLedger {
       expectedDevicesMissing,
       devicesOnSeveralPartitions: several,
       dlq: { records: this.dlqRecords, byCode: { ...this.dlqByCode }, malformedExpected, malformedFound },
+      deliberateDrops: { records: this.droppedRecords, byReason: { ...this.droppedByReason }, alsoDelivered: droppedButDelivered },
       problems,
     };
   }

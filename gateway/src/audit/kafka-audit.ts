@@ -22,11 +22,20 @@ export interface KafkaAuditOptions {
   /** Called for every decoded telemetry record (tests compare payloads with what was sent). */
   onRecord?: (env: DecodedEnvelope, meta: { key: string | null; partition: number; offset: string }) => void;
   onDeadLetter?: (env: DecodedEnvelope, headers: Record<string, string>) => void;
+  /** Entries of the gateway's drop log (deliberate drops), read with readDropLog(). */
+  drops?: readonly DropLogEntry[];
+}
+
+export interface DropLogEntry {
+  deviceId: string;
+  reason: string;
+  payloadHead: Buffer;
 }
 
 export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> {
   const byFingerprint = new Map<bigint, SingleObjectCodec>(opts.codecs.map((c) => [c.fingerprint, c]));
   const ledger = new AuditLedger();
+  for (const d of opts.drops ?? []) ledger.addDeliberateDrop(d.deviceId, deviceSeqOf(d.payloadHead), d.reason);
   const kafka = new Kafka({ clientId: 'edge-gateway-audit', brokers: [...opts.brokers], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
   const topics = [opts.topic, ...(opts.dlqTopic ? [opts.dlqTopic] : [])];
 

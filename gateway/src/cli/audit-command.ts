@@ -10,6 +10,7 @@ import { createAvroEncoder } from '../encode/avro-encoder.js';
 import { gatewayError } from '../errors.js';
 import type { AuditReport, DeviceExpectation } from '../audit/audit-report.js';
 import { auditKafka } from '../audit/kafka-audit.js';
+import { readDropLog } from '../audit/drop-log.js';
 
 export async function runAuditCommand(argv: string[]): Promise<number> {
   let values;
@@ -22,6 +23,7 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
         'dlq-topic': { type: 'string' },
         config: { type: 'string', short: 'c' },
         expect: { type: 'string' },
+        'drop-log': { type: 'string' },
         'timeout-ms': { type: 'string', default: '60000' },
         json: { type: 'boolean', default: false },
       },
@@ -42,6 +44,7 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     codecs: encoder.allCodecs(),
     expect,
     timeoutMs: Number(values['timeout-ms']),
+    drops: values['drop-log'] ? readDropLog(values['drop-log']) : undefined,
   });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.ok ? 0 : 1;
@@ -67,6 +70,7 @@ export function formatReport(r: AuditReport): string {
     ['undecodable', r.undecodable],
     ['devices on >1 partition', r.devicesOnSeveralPartitions],
     ['dead letters', `${r.dlq.records} ${JSON.stringify(r.dlq.byCode)}`],
+    ['deliberate drops', `${r.deliberateDrops.records} ${JSON.stringify(r.deliberateDrops.byReason)}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
