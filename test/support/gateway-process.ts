@@ -50,6 +50,11 @@ export class GatewayProcess {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** OS pid of the running gateway, or null. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   get dbPath(): string {
     return join(this.dir, 'buffer.db');
   }

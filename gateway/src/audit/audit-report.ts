@@ -137,7 +137,6 @@ export class AuditLedger {
       const malformed = new Set(e?.malformedSeqs ?? []);
       malformedExpected += malformed.size;
       for (const m of malformed) if (dlq?.has(m)) malformedFound++;
-      if (!d && e && e.ackedContiguousTo > 0) expectedDevicesMissing++;
       const accounted = (s: number) => d?.seen.has(s) === true || dlq?.has(s) === true || dropped?.has(s) === true;
       // Gaps: holes between the first and the highest seq seen (or acknowledged).
       const top = Math.max(d?.maxSeq ?? 0, e?.ackedContiguousTo ?? 0);
@@ -149,6 +148,8 @@ export class AuditLedger {
         gapList.push(s);
         if (e && s <= e.ackedContiguousTo) missingList.push(s);
       }
+      // A device with acknowledged messages of which none is accounted for anywhere.
+      if (!d && e && missingList.length > 0) expectedDevicesMissing++;
       gaps += gapList.length;
       missingAcked += missingList.length;
       duplicates += d?.duplicates ?? 0;
