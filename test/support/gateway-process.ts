@@ -50,6 +50,11 @@ export class GatewayProcess {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** True while the child process has not exited. */
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** OS pid of the running gateway, or null. */
   get pid(): number | null {
     return this.child?.pid ?? null;
