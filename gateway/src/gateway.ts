@@ -22,7 +22,7 @@ export interface GatewayStatus {
   gatewayId: string;
   mqtt: { host: string; port: number; connectedClients: number };
   ingest: IngestCounters;
-  buffer: BufferStats;
+  buffer: BufferStats & { oldestAgeMs: number | null };
   flow: { state: FlowState; heldRecords: number; delayedAckGroups: number; maxSizeBytes: number; lastCommitError: { code: string; message: string; at: number } | null };
   forward: PumpStats;
 }
@@ -139,7 +139,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         gatewayId: config.gatewayId,
         mqtt: { ...address, connectedClients: listener.connectedClients },
         ingest: gate.counters,
-        buffer: buffer.stats(),
+        buffer: withAge(buffer.stats()),
         flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: config.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
       };
@@ -163,4 +163,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       return closing;
     },
   };
+}
+
+function withAge(s: BufferStats): BufferStats & { oldestAgeMs: number | null } {
+  return { ...s, oldestAgeMs: s.oldestReceivedAt === null ? null : Math.max(0, Date.now() - s.oldestReceivedAt) };
 }
