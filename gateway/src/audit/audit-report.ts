@@ -197,12 +197,14 @@ export function deviceSeqOf(payload: Buffer | Record<string, unknown>): number |
     return typeof v === 'number' && Number.isInteger(v) ? v : null;
   }
   const text = payload.toString('utf8');
+  let parsed: unknown;
   try {
-    const v = (JSON.parse(text) as { seq?: unknown }).seq;
-    if (typeof v === 'number' && Number.isInteger(v)) return v;
+    parsed = JSON.parse(text);
   } catch {
-    // Malformed payloads (dead letters) still carry the seq as text; fall through.
+    // Malformed payloads (dead letters, drop-log heads) still carry the seq as text.
+    const m = /"seq"\s*:\s*(\d+)/.exec(text);
+    return m ? Number(m[1]) : null;
   }
-  const m = /"seq"\s*:\s*(\d+)/.exec(text);
-  return m ? Number(m[1]) : null;
+  const v = (parsed as { seq?: unknown } | null)?.seq;
+  return typeof v === 'number' && Number.isInteger(v) ? v : null;
 }

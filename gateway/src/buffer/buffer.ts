@@ -55,6 +55,7 @@ export interface TelemetryBuffer {
 /** Fixed per-row overhead in the byte accounting (rowid, columns, index entry). */
 export const ROW_OVERHEAD_BYTES = 64;
 
+/** UTF-8 bytes, as SQLite stores them, so the in-memory count matches a recount from disk. */
 export function accountedBytes(r: { deviceId: string; topic: string; payload: Buffer }): number {
-  return r.payload.length + r.topic.length + r.deviceId.length + ROW_OVERHEAD_BYTES;
+  return r.payload.length + Buffer.byteLength(r.topic) + Buffer.byteLength(r.deviceId) + ROW_OVERHEAD_BYTES;
 }

@@ -11,7 +11,7 @@
  * read per connected client.
  */
 import type { IngestRecord } from '../record.js';
-import { isGatewayError, type GatewayError } from '../errors.js';
+import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, type Backoff } from '../lib/backoff.js';
 import type { TelemetryBuffer } from './buffer.js';
 import { FlowState, type FlowControl } from './flow-control.js';
@@ -96,13 +96,18 @@ export class GroupCommitter {
 
   /** Commits everything queued now, then releases the callbacks in submission order. */
   flush(): void {
+    if (this.flushing) {
+      // Called from inside a release: leave (or put) a timer in place so nothing is stranded.
+      if (this.timer === null && this.count > 0 && !this.held) this.timer = setImmediate(this.flushBound);
+      return;
+    }
     if (this.timer !== null) {
       if (this.opts.lingerMs > 0) clearTimeout(this.timer as NodeJS.Timeout);
       else clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = null;
     }
     const n = this.count;
-    if (n === 0 || this.flushing) return;
+    if (n === 0) return;
     const { flow } = this.opts;
 
     let evicted = 0;
@@ -114,7 +119,14 @@ export class GroupCommitter {
         return this.hold(flow.update(this.buffer.stats().bytes, true));
       }
     } catch (err) {
-      if (!isGatewayError(err)) throw err;
+      if (!isGatewayError(err)) {
+        // Not a disk condition (a programming error): refuse this group rather than crash or
+        // retry forever. Its publishes are not acknowledged; aedes closes those connections.
+        const e = gatewayError('GW_ERR_BUFFER_WRITE', describeError(err), { cause: err });
+        this.opts.onCommitError?.(e);
+        this.held = false;
+        return this.release(n, 0, e);
+      }
       this.opts.onCommitError?.(err);
       flow.setDiskFailing(true, this.buffer.stats().bytes);
       return this.hold(FlowState.diskError);
@@ -137,7 +149,7 @@ export class GroupCommitter {
     this.retryTimer = setTimeout(this.retryBound, delay);
   }
 
-  private release(n: number, delayMs: number): void {
+  private release(n: number, delayMs: number, error: GatewayError | null = null): void {
     const records = this.records;
     const callbacks = this.callbacks;
     this.records = this.spareRecords;
@@ -151,24 +163,24 @@ export class GroupCommitter {
       this.delayedReleases++;
       setTimeout(() => {
         this.delayedReleases--;
-        this.runCallbacks(records, callbacks, n);
+        this.runCallbacks(records, callbacks, n, null);
       }, delayMs);
       return;
     }
     this.spareRecords = records;
     this.spareCallbacks = callbacks;
-    this.runCallbacks(records, callbacks, n);
+    this.runCallbacks(records, callbacks, n, error);
     if (this.count >= this.opts.maxRecords) this.flush();
   }
 
-  private runCallbacks(records: IngestRecord[], callbacks: CommitCallback[], n: number): void {
+  private runCallbacks(records: IngestRecord[], callbacks: CommitCallback[], n: number, error: GatewayError | null): void {
     this.flushing = true;
     try {
       for (let i = 0; i < n; i++) {
         const cb = callbacks[i]!;
         callbacks[i] = undefined as unknown as CommitCallback;
         records[i] = undefined as unknown as IngestRecord;
-        cb(null);
+        cb(error);
       }
     } finally {
       this.flushing = false;

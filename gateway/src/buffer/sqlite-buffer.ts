@@ -44,12 +44,15 @@ interface VictimRow {
 /** Bytes of the payload kept in the drop log: enough for the auditor to read the device's seq. */
 const DROP_LOG_HEAD_BYTES = 256;
 const EVICT_CHUNK = 512;
+/** Same byte accounting as accountedBytes() (UTF-8 bytes, not characters), minus the overhead. */
+const SQL_ROW_BYTES = 'length(payload) + length(CAST(topic AS BLOB)) + length(CAST(device_id AS BLOB))';
 
 export class SqliteBuffer implements TelemetryBuffer {
   private readonly db: Db;
   private readonly insertRecord: Statement;
   private readonly selectAfter: Statement<[number, number], RecordRow>;
   private readonly deleteRange: Statement<[number, number]>;
+  private readonly deleteOne: Statement<[number]>;
   private readonly insertDeadLetter: Statement;
   private readonly trimDeadLetters: Statement<[number]>;
   private readonly oldestRow: Statement<[], { received_at: number }>;
@@ -73,29 +76,25 @@ export class SqliteBuffer implements TelemetryBuffer {
   private closed = false;
 
   constructor(private readonly opts: SqliteBufferOptions) {
+    this.db = openDatabase(opts);
     try {
-      if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-      this.db = new Database(opts.path, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${opts.synchronous}`);
-      this.db.pragma('busy_timeout = 5000');
-      // Keep the WAL from growing without bound between checkpoints.
-      this.db.pragma('journal_size_limit = 67108864');
-    } catch (cause) {
-      throw gatewayError('GW_ERR_BUFFER_OPEN', `${opts.path}: ${(cause as Error).message}`, { cause });
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
     }
-    migrate(this.db);
 
     const db = this.db;
     this.insertRecord = db.prepare('INSERT INTO records (device_id, topic, qos, received_at, payload) VALUES (?, ?, ?, ?, ?)');
     this.selectAfter = db.prepare('SELECT seq, device_id, topic, qos, received_at, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
     this.deleteRange = db.prepare('DELETE FROM records WHERE seq >= ? AND seq <= ?');
+    this.deleteOne = db.prepare('DELETE FROM records WHERE seq = ?');
     this.insertDeadLetter = db.prepare(
       'INSERT INTO dead_letters (seq, device_id, topic, received_at, code, reason, payload, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.trimDeadLetters = db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?');
     this.oldestRow = db.prepare('SELECT received_at FROM records ORDER BY seq LIMIT 1');
-    const victimCols = `seq, device_id, received_at, length(payload) + length(topic) + length(device_id) AS size, substr(payload, 1, ${DROP_LOG_HEAD_BYTES}) AS head`;
+    const victimCols = `seq, device_id, received_at, ${SQL_ROW_BYTES} AS size, substr(payload, 1, ${DROP_LOG_HEAD_BYTES}) AS head`;
     this.selectVictims = db.prepare(`SELECT ${victimCols} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.selectExpired = db.prepare(`SELECT ${victimCols} FROM records WHERE seq > ? AND received_at < ? ORDER BY seq LIMIT ?`);
     this.insertDrop = db.prepare('INSERT INTO drop_log (seq, device_id, reason, received_at, payload_head, dropped_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -144,7 +143,7 @@ export class SqliteBuffer implements TelemetryBuffer {
   /** Recomputes the in-memory accounting from disk (at open; cheap relative to a restart). */
   private recount(): void {
     const agg = this.db
-      .prepare('SELECT count(*) AS n, coalesce(sum(length(payload) + length(topic) + length(device_id)), 0) AS b FROM records')
+      .prepare(`SELECT count(*) AS n, coalesce(sum(${SQL_ROW_BYTES}), 0) AS b FROM records`)
       .get() as { n: number; b: number };
     this.rows = agg.n;
     this.bytes = agg.b + agg.n * ROW_OVERHEAD_BYTES;
@@ -178,8 +177,9 @@ export class SqliteBuffer implements TelemetryBuffer {
       this.insertDrop.run(v.seq, v.device_id, reason, v.received_at, v.head, now);
       freed += v.size + ROW_OVERHEAD_BYTES;
     }
-    // Unleased rows form one contiguous seq range above the lease cursor, oldest first.
-    this.deleteRange.run(victims[0]!.seq, victims[victims.length - 1]!.seq);
+    // Row by row: expired victims need not be contiguous (a clock step makes received_at
+    // non-monotonic), and a range delete would take rows in between without logging them.
+    for (const v of victims) this.deleteOne.run(v.seq);
     this.trimDropLog.run(this.opts.dropLogMaxRows ?? 1_000_000);
     this.rows -= victims.length;
     this.bytes -= freed;
@@ -223,7 +223,7 @@ export class SqliteBuffer implements TelemetryBuffer {
     const records: StoredRecord[] = [];
     let bytes = 0;
     for (const row of rows) {
-      const size = row.payload.length + row.topic.length + row.device_id.length;
+      const size = row.payload.length + row.topic.length + row.device_id.length; // batch sizing only
       // Always take at least one row so an oversized record cannot stall the queue.
       if (records.length > 0 && bytes + size > maxBytes) break;
       bytes += size;
@@ -310,6 +310,23 @@ export class SqliteBuffer implements TelemetryBuffer {
     } finally {
       this.db.close();
     }
+  }
+}
+
+function openDatabase(opts: SqliteBufferOptions): Db {
+  let db: Db | null = null;
+  try {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    db = new Database(opts.path, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous}`);
+    db.pragma('busy_timeout = 5000');
+    // Keep the WAL from growing without bound between checkpoints.
+    db.pragma('journal_size_limit = 67108864');
+    return db;
+  } catch (cause) {
+    db?.close();
+    throw gatewayError('GW_ERR_BUFFER_OPEN', `${opts.path}: ${(cause as Error).message}`, { cause });
   }
 }
 

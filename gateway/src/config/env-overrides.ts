@@ -25,6 +25,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]
 
 /** Returns a copy of `raw` with every set override written at its path. */
 export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  // A file that is not a mapping is left for the schema to reject, overrides or not.
+  if (raw !== undefined && raw !== null && !isPlainObject(raw)) return raw;
   const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
   for (const { env: name, path, convert } of ENV_OVERRIDES) {
     const value = env[name];
@@ -36,7 +38,7 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
     }
     node[path[path.length - 1]!] = convert(value);
   }
-  return isPlainObject(raw) || Object.keys(root).length > 0 ? root : raw;
+  return root;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

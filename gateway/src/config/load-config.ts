@@ -26,7 +26,8 @@ export function readConfigFile(path: string): unknown {
 
 /** Validates raw config (from a file, a remote push or a test) into a frozen GatewayConfig. */
 export function validateConfig(raw: unknown, source = 'config'): Readonly<GatewayConfig> {
-  const result = configSchema.safeParse(raw);
+  // Parse a copy: freezing must never reach into the caller's objects (e.g. an inline schema).
+  const result = configSchema.safeParse(structuredClone(raw));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(root)';

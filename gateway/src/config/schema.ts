@@ -82,7 +82,7 @@ export const configSchema = z.strictObject({
       lingerMs: durationMs('Wait for more records before a partial batch is sent').default(5),
       connectionTimeoutMs: durationMs('TCP connect timeout to a broker').default(5000),
       requestTimeoutMs: durationMs('Time Kafka has to acknowledge a send').default(30_000),
-      retryInitialMs: durationMs('First retry delay after a failed send').default(200),
+      retryInitialMs: durationMs('First retry delay after a failed send').min(10).default(200),
       retryMaxMs: durationMs('Cap on the jittered exponential retry delay').default(30_000),
       allowAutoTopicCreation: z.boolean().default(false).describe('Let the broker create missing topics (needs auto.create.topics.enable)'),
       sasl: z

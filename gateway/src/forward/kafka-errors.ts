@@ -29,7 +29,7 @@ export function classifyKafkaError(err: unknown, during: 'connect' | 'send'): Ga
   const type = root.type ?? '';
   const reason = `${root.name ?? 'Error'}${type ? ` ${type}` : ''}: ${root.message ?? String(err)}`;
   const details = { kafkaType: type || undefined, kafkaError: root.name };
-  if (root.name === 'KafkaJSSASLAuthenticationError' || /SASL|AUTHENTICATION_FAILED|authorization failed/i.test(type) || /SASL .*authentication failed/i.test(root.message ?? '')) {
+  if (root.name === 'KafkaJSSASLAuthenticationError' || /SASL|AUTHENTICATION_FAILED|AUTHORIZATION_FAILED/.test(type) || /SASL .*authentication failed/i.test(root.message ?? '')) {
     return gatewayError('GW_ERR_FORWARD_AUTH', reason, { cause: err, details });
   }
   if (RECORD_REJECTIONS.has(type)) return gatewayError('GW_ERR_FORWARD_REJECTED', reason, { cause: err, details });

@@ -131,6 +131,7 @@ export class ForwardPump {
   }
 
   private idle(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.wake = resolve;
       // Safety net: re-check periodically even if a notify was missed.

@@ -11,7 +11,8 @@ export interface Backoff {
 
 export function createBackoff(opts: { initialMs: number; maxMs: number; floorMs?: number; random?: () => number }): Backoff {
   const random = opts.random ?? Math.random;
-  const floor = opts.floorMs ?? Math.min(50, opts.initialMs);
+  // A floor of at least 10 ms even if configured to 0: a retry loop must never spin.
+  const floor = Math.max(10, opts.floorMs ?? Math.min(50, opts.initialMs));
   let attempts = 0;
   return {
     next(): number {

@@ -14,6 +14,8 @@ export class TestBroker {
   readonly topics = new Set<string>();
   /** clientId that published each message didn't match the payload's deviceId. */
   mismatches = 0;
+  /** A re-sent (deviceId, seq) arrived with a different payload than the first copy. */
+  payloadMismatches = 0;
   total = 0;
   /** While true, publishes are recorded but not acknowledged. */
   stall = false;
@@ -62,13 +64,14 @@ export class TestBroker {
     for (const f of s) f();
   }
 
-  /** Simulate a crash: stop listening, destroy every client socket, drop withheld acks. */
+  /** Simulate a crash: stop listening, destroy every client socket, drop withheld acks (and stop stalling). */
   async kill(): Promise<void> {
     const server = this.server;
     const broker = this.broker;
     this.server = undefined;
     this.broker = undefined;
     this.stalled = [];
+    this.stall = false;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -92,7 +95,9 @@ export class TestBroker {
     if (!list) this.received.set(id, (list = []));
     list.push(seq);
     const key = `${id}#${seq}`;
-    if (!this.payloads.has(key)) this.payloads.set(key, text);
+    const first = this.payloads.get(key);
+    if (first === undefined) this.payloads.set(key, text);
+    else if (first !== text) this.payloadMismatches++;
   }
 }
 

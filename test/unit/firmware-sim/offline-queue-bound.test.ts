@@ -54,17 +54,22 @@ it('window full: messages queue behind the in-flight window and the oldest queue
   }
 });
 
-it('drain timeout: unacked messages are reported, not waited for forever', async () => {
+it('drain timeout: unacked and unsent messages are reported, not waited for forever', async () => {
   const broker = await TestBroker.start();
   broker.stall = true;
   try {
-    const summary = await runSimulation({ url: broker.url, devices: 1, qos: 1, messagesPerDevice: 10, inflightWindow: 3, drainTimeoutMs: 200 });
-    const d = summary.perDevice['dev-00001']!;
-    assert.equal(d.sent, 3);
-    assert.equal(d.acked, 0);
-    assert.deepEqual(d.unackedSeqs, [1, 2, 3]);
-    assert.equal(d.unsent, 7);
-    assert.equal(d.ackedContiguousTo, 0);
+    const summary = await runSimulation({
+      url: broker.url, devices: 2, qos: 1, messagesPerDevice: 10, ratePerDevice: 200, inflightWindow: 3, drainTimeoutMs: 200,
+    });
+    assert.equal(summary.sent, 6);
+    assert.equal(summary.acked, 0);
+    assert.equal(summary.unsent, 14);
+    for (const d of Object.values(summary.perDevice)) {
+      assert.deepEqual(d.unackedSeqs, [1, 2, 3]);
+      assert.equal(d.unsent, 7);
+      assert.equal(d.ackedContiguousTo, 0);
+      assert.equal(d.highestAckedSeq, 0);
+    }
   } finally {
     await broker.kill();
   }

@@ -33,6 +33,8 @@ it('broker crash mid-run: devices reconnect, re-send unacked messages, every seq
     }
     const duplicates = [...broker.received.values()].reduce((n, l) => n + l.length, 0) - 750;
     assert.ok(duplicates > 0, 'withheld-then-resent messages arrive twice (at-least-once)');
+    assert.equal(broker.payloadMismatches, 0, 're-sends carry the same payload');
+    assert.equal(broker.mismatches, 0);
   } finally {
     await broker.kill();
   }
