@@ -2,7 +2,9 @@
  * `npm test`: runs every *.test.js under build/test with node:test, one file at a time (2-core
  * CI box; system tests measure real throughput). One real Kafka broker is started for the whole
  * suite and shared through EG_TEST_KAFKA_BROKERS; tests that stop/start Kafka start their own.
- *   node build/test/run-tests.js [unit|integration|system|kafka ...] [--only substring]
+ *   node build/test/run-tests.js [unit|deploy|integration|system|kafka|binary ...] [--only substring]
+ * `deploy` checks deploy/ (install script, unit, example config, Dockerfile); `binary` runs the
+ * single executables in dist/ (skipped when not built; EG_TEST_REQUIRE_BINARIES=1 makes that fail).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,7 +29,7 @@ async function main(): Promise<number> {
   const onlyIdx = args.indexOf('--only');
   const only = onlyIdx >= 0 ? args[onlyIdx + 1] : undefined;
   const suites = args.filter((a, i) => !a.startsWith('--') && (onlyIdx < 0 || i !== onlyIdx + 1));
-  const order = ['unit', 'kafka', 'integration', 'system'];
+  const order = ['unit', 'deploy', 'kafka', 'integration', 'system', 'binary'];
   const selected = suites.length > 0 ? order.filter((s) => suites.includes(s)) : order;
   let files = selected.flatMap((s) => {
     try {
@@ -43,7 +45,7 @@ async function main(): Promise<number> {
   }
 
   let kafka: KafkaBroker | null = null;
-  const needsKafka = files.some((f) => !relative(here, f).startsWith('unit'));
+  const needsKafka = files.some((f) => !relative(here, f).startsWith('unit') && !relative(here, f).startsWith('deploy'));
   const env = { ...process.env };
   if (needsKafka && !env['EG_TEST_KAFKA_BROKERS']) {
     const t0 = Date.now();

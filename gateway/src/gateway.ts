@@ -147,9 +147,11 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     close(opts) {
       closing ??= (async () => {
         log.info({ event: 'shutdown_begin' }, 'shutting down');
-        await listener.stopAccepting();
-        // Commit what devices already sent so their acks go out before sockets close.
+        listener.stopAccepting();
+        // Commit what devices already sent and release delayed acks, so they go out before the
+        // sockets are ended (end() flushes queued writes).
         committer.flush();
+        committer.releaseDelayed();
         await listener.close();
         committer.flush();
         committer.close();

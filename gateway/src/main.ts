@@ -13,7 +13,8 @@ const USAGE = `usage:
   edge-gateway [run] [--config FILE] [--print-config]   run the gateway (defaults need no file)
   edge-gateway audit --brokers HOST:PORT[,..] [--topic T] [--expect SIM_SUMMARY.json] [--drop-log BUFFER.db] [--json]
   edge-gateway schemas export DIR [--config FILE]       write the .avsc files of every envelope
-  edge-gateway --version`;
+  edge-gateway sim [firmware-sim options]               simulated device fleet (single-executable builds)
+  edge-gateway --version                                gateway, Node, arch and SQLite versions`;
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

@@ -1,19 +1,19 @@
 // Integration test of the real-Kafka harness (needs Java 17 + Maven for the jars).
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type SASLOptions } from 'kafkajs';
 import { startKafka } from './kafka-harness.js';
 import { sharedKafka } from './shared-kafka.js';
 
 const TOPIC = 'harness.check';
 const VALUES = ['m1', 'm2', 'm3'];
 
-function client(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'harness-test', brokers, logLevel: logLevel.NOTHING });
+function client(brokers: string[], sasl?: SASLOptions): Kafka {
+  return new Kafka({ clientId: 'harness-test', brokers, logLevel: logLevel.NOTHING, ...(sasl ? { sasl } : {}) });
 }
 
-async function produce(t: TestContext, brokers: string[], topic: string, values: string[]): Promise<void> {
-  const producer = client(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+async function produce(t: TestContext, brokers: string[], topic: string, values: string[], sasl?: SASLOptions): Promise<void> {
+  const producer = client(brokers, sasl).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   t.after(() => producer.disconnect());
   await producer.connect();
   await producer.send({ topic, acks: -1, messages: values.map((value, i) => ({ key: `k${i}`, value })) });
@@ -76,6 +76,10 @@ test('startKafka: produce/consume, stop + start and kill + start keep the data',
   assert.match(broker.bootstrap, /^127\.0\.0\.1:\d+$/);
   assert.equal(broker.bootstrap, `127.0.0.1:${broker.port}`);
   assert.deepEqual(broker.brokers, [broker.bootstrap]);
+  assert.equal(broker.host, '127.0.0.1');
+  assert.equal(broker.saslBootstrap, undefined);
+  assert.equal(broker.saslPort, undefined);
+  await assert.rejects(broker.addScramUser('u', 'p'), /started with `sasl`/);
   assert.ok(broker.isRunning());
 
   await broker.createTopics([TOPIC], 3);
@@ -109,6 +113,60 @@ test('startKafka: produce/consume, stop + start and kill + start keep the data',
   await broker.close();
   await broker.close(); // safe twice
   assert.equal(broker.isRunning(), false);
+});
+
+/** 'ok', or the kafkajs error name of a SASL/SCRAM login + metadata request. */
+async function scramLogin(brokers: string[], username: string, password: string): Promise<string> {
+  const admin = new Kafka({
+    clientId: 'harness-test-scram',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 0 },
+    sasl: { mechanism: 'scram-sha-256', username, password },
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    return 'ok';
+  } catch (err) {
+    return err instanceof Error ? err.name : String(err);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+test('startKafka({ host, sasl }): listeners on host, SCRAM users at format time and at runtime', { timeout: 180_000 }, async (t) => {
+  // 127.0.0.2 is local on Linux (127/8 on lo) but not 127.0.0.1: proves bind + advertise use `host`.
+  const broker = await startKafka({ host: '127.0.0.2', sasl: { mechanism: 'SCRAM-SHA-256', users: { alice: 'alice-secret' } } });
+  t.after(() => broker.close());
+  assert.equal(broker.host, '127.0.0.2');
+  assert.equal(broker.bootstrap, `127.0.0.2:${broker.port}`);
+  assert.ok(broker.saslPort !== undefined && broker.saslPort !== broker.port);
+  assert.equal(broker.saslBootstrap, `127.0.0.2:${broker.saslPort}`);
+  const sasl = [broker.saslBootstrap];
+
+  const admin = client(broker.brokers).admin();
+  await admin.connect();
+  const cluster = await admin.describeCluster();
+  await admin.disconnect();
+  assert.deepEqual(cluster.brokers.map((b) => `${b.host}:${b.port}`), [broker.bootstrap], 'PLAINTEXT advertises host:port');
+
+  assert.equal(await scramLogin(sasl, 'alice', 'alice-secret'), 'ok', 'user created at format time');
+  assert.equal(await scramLogin(sasl, 'alice', 'wrong'), 'KafkaJSSASLAuthenticationError');
+  assert.equal(await scramLogin(sasl, 'bob', 'bob-secret'), 'KafkaJSSASLAuthenticationError', 'unknown user refused');
+  const t0 = Date.now();
+  await broker.addScramUser('bob', 'bob-secret');
+  t.diagnostic(`addScramUser: ${Date.now() - t0} ms`);
+  assert.equal(await scramLogin(sasl, 'bob', 'bob-secret'), 'ok', 'user added at runtime');
+
+  await broker.createTopics(['harness.sasl'], 1);
+  await produce(t, sasl, 'harness.sasl', ['x1', 'x2'], { mechanism: 'scram-sha-256', username: 'bob', password: 'bob-secret' });
+  assert.deepEqual(await readAll(t, broker.brokers, 'harness.sasl', 2, 'harness-sasl'), ['x1', 'x2']);
+
+  await broker.stop();
+  await broker.start();
+  assert.equal(await scramLogin(sasl, 'bob', 'bob-secret'), 'ok', 'runtime user survives a restart');
 });
 
 test('sharedKafka: one broker per process, topics creatable', { timeout: 120_000 }, async (t) => {

@@ -1,90 +1,92 @@
 // Real single-node Kafka (KRaft, broker+controller in one JVM) for tests.
 // Jars come from test/kafka/pom.xml (see fetch-jars.ts); no Docker needed.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopicsOn } from './create-topics.js';
 import { ensureKafkaJars } from './fetch-jars.js';
 import { freePorts } from './free-port.js';
 import { log4jConfigPath } from './kafka-paths.js';
+import { fastJvmFlags, runKafkaTool } from './kafka-tool.js';
 import { registerForReaping, unregisterForReaping } from './process-reaper.js';
-
-const execFileAsync = promisify(execFile);
+import { addScramUser, scramFormatArgs, SCRAM_MECHANISM } from './scram.js';
+import { NODE_ID, serverProperties, type BrokerLayout } from './server-properties.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 20_000;
 const KILL_WAIT_MS = 10_000;
 const POLL_MS = 150;
-const NODE_ID = 1;
 
 export interface KafkaBroker {
-  readonly bootstrap: string; // "127.0.0.1:PORT"
+  /** Host of the PLAINTEXT (and SASL) listener, also the advertised one; default 127.0.0.1. */
+  readonly host: string;
+  readonly bootstrap: string; // "HOST:PORT" (PLAINTEXT)
   readonly brokers: string[]; // [bootstrap]
   readonly port: number;
+  /** "HOST:SASL_PORT" of the SASL_PLAINTEXT (SCRAM-SHA-256) listener; undefined without `sasl`. */
+  readonly saslBootstrap: string | undefined;
+  readonly saslPort: number | undefined;
   readonly dataDir: string;
   start(): Promise<void>; // (re)start on the SAME port and SAME data dir; resolves when ready
   stop(): Promise<void>; // graceful SIGTERM, wait for exit (SIGKILL after 20 s)
   kill(): Promise<void>; // SIGKILL, wait for exit
   isRunning(): boolean;
   createTopics(topics: string[], partitions?: number): Promise<void>; // default 3 partitions, RF 1; idempotent
+  /**
+   * Creates a SCRAM-SHA-256 user (or sets its password) on the running broker; resolves once
+   * that user can log in on the SASL listener. Rejects on a broker started without `sasl`.
+   */
+  addScramUser(name: string, password: string): Promise<void>;
   close(): Promise<void>; // stop + rm -rf temp dir; safe to call twice
 }
 
 export interface StartKafkaOptions {
   autoCreateTopics?: boolean;
+  /**
+   * Address the PLAINTEXT (and SASL) listener binds and advertises, e.g. a veth address so a
+   * client in another network namespace crosses a link the test can cut. Default 127.0.0.1.
+   * The CONTROLLER listener always stays on 127.0.0.1.
+   */
+  host?: string;
+  /**
+   * Adds a SASL_PLAINTEXT listener (SCRAM-SHA-256) on its own port; inter-broker traffic stays
+   * PLAINTEXT. `users` (name -> password) exist from the start; add more with addScramUser().
+   */
+  sasl?: { mechanism: typeof SCRAM_MECHANISM; users?: Record<string, string> };
 }
 
 /** Starts a fresh broker in a new temp dir; resolves once it serves metadata. */
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
+  if (opts.sasl !== undefined && opts.sasl.mechanism !== SCRAM_MECHANISM) {
+    throw new Error(`kafka harness: only ${SCRAM_MECHANISM} is supported, got ${String(opts.sasl.mechanism)}`);
+  }
+  const scramArgs = scramFormatArgs(opts.sasl?.users ?? {}); // validates before any JVM starts
   const libs = await ensureKafkaJars();
   const root = await mkdtemp(join(tmpdir(), 'eg-kafka-'));
-  const [port, controllerPort] = await freePorts(2);
+  const [port, controllerPort, saslPort] = await freePorts(opts.sasl ? 3 : 2);
   if (port === undefined || controllerPort === undefined) throw new Error('kafka harness: no free ports');
-  const broker = new JavaKafkaBroker(libs, root, port, controllerPort);
+  const layout: BrokerLayout = {
+    host: opts.host ?? '127.0.0.1',
+    port,
+    controllerPort,
+    saslPort: opts.sasl ? saslPort : undefined,
+    dataDir: join(root, 'data'),
+    autoCreateTopics: opts.autoCreateTopics ?? false,
+  };
+  const broker = new JavaKafkaBroker(libs, root, layout);
   try {
-    await writeFile(broker.propertiesFile, serverProperties(broker, controllerPort, opts.autoCreateTopics ?? false));
-    await formatStorage(libs, broker.propertiesFile);
+    await writeFile(broker.propertiesFile, serverProperties(layout));
+    await formatStorage(libs, broker.propertiesFile, scramArgs);
     await broker.start();
   } catch (err) {
     await broker.close().catch(() => undefined);
     throw err;
   }
   return broker;
-}
-
-function serverProperties(b: JavaKafkaBroker, controllerPort: number, autoCreate: boolean): string {
-  const props: Record<string, string | number | boolean> = {
-    'process.roles': 'broker,controller',
-    'node.id': NODE_ID,
-    'controller.quorum.voters': `${NODE_ID}@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${b.port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${b.port}`,
-    'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'log.dirs': b.dataDir,
-    'num.partitions': 3,
-    'auto.create.topics.enable': autoCreate,
-    'offsets.topic.replication.factor': 1,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
-    'group.initial.rebalance.delay.ms': 0,
-    // After a SIGKILL the restarted broker's registration is refused
-    // (DUPLICATE_BROKER_REGISTRATION) until the old session expires: 9 s by
-    // default, retried every heartbeat interval. Shorter values make kill()+start() ~3 s faster.
-    'broker.session.timeout.ms': 3000,
-    'broker.heartbeat.interval.ms': 500,
-  };
-  return Object.entries(props)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join('\n') + '\n';
 }
 
 /**
@@ -99,23 +101,8 @@ function randomClusterId(): string {
   }
 }
 
-async function formatStorage(libs: string, propertiesFile: string): Promise<void> {
-  try {
-    await execFileAsync('java', [
-      ...fastJvmFlags(),
-      `-Dlog4j2.configurationFile=${log4jConfigPath()}`,
-      '-cp', `${libs}/*`,
-      'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', propertiesFile,
-    ]);
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`kafka harness: storage format failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
-  }
-}
-
-function fastJvmFlags(): string[] {
-  // C1 only and the default CDS archive: quicker JVM start, plenty fast for tests.
-  return ['-XX:TieredStopAtLevel=1', '-Xshare:auto', '-XX:-UsePerfData', '-Djava.awt.headless=true'];
+async function formatStorage(libs: string, propertiesFile: string, extraArgs: string[]): Promise<void> {
+  await runKafkaTool(libs, 'kafka.tools.StorageTool', ['format', '-t', randomClusterId(), '-c', propertiesFile, ...extraArgs], 'storage format');
 }
 
 interface ExitInfo {
@@ -125,8 +112,13 @@ interface ExitInfo {
 }
 
 class JavaKafkaBroker implements KafkaBroker {
+  readonly host: string;
   readonly bootstrap: string;
   readonly brokers: string[];
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly saslPort: number | undefined;
+  readonly saslBootstrap: string | undefined;
   readonly dataDir: string;
   readonly propertiesFile: string;
   readonly logFile: string;
@@ -135,26 +127,30 @@ class JavaKafkaBroker implements KafkaBroker {
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private removed = false;
+  private alive = false; // spawned and no 'exit'/'error' seen yet
   private starts = 0;
   private readonly reapable = { child: () => this.proc, tempDir: () => (this.removed ? undefined : this.root) };
 
   constructor(
     private readonly libs: string,
     private readonly root: string,
-    readonly port: number,
-    readonly controllerPort: number,
+    layout: BrokerLayout,
   ) {
-    this.bootstrap = `127.0.0.1:${port}`;
+    this.host = layout.host;
+    this.port = layout.port;
+    this.controllerPort = layout.controllerPort;
+    this.saslPort = layout.saslPort;
+    this.bootstrap = `${layout.host}:${layout.port}`;
     this.brokers = [this.bootstrap];
-    this.dataDir = join(root, 'data');
+    this.saslBootstrap = layout.saslPort === undefined ? undefined : `${layout.host}:${layout.saslPort}`;
+    this.dataDir = layout.dataDir;
     this.propertiesFile = join(root, 'server.properties');
     this.logFile = join(root, 'broker.log');
     registerForReaping(this.reapable);
   }
 
   isRunning(): boolean {
-    const p = this.proc;
-    return p !== undefined && p.exitCode === null && p.signalCode === null;
+    return this.alive;
   }
 
   start(): Promise<void> {
@@ -188,9 +184,16 @@ class JavaKafkaBroker implements KafkaBroker {
       closeSync(fd); // the child holds its own copy
     }
     this.proc = child;
+    this.alive = true;
     this.exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => {
+        this.alive = false;
+        resolve({ code, signal });
+      });
+      child.once('error', (error) => {
+        this.alive = false;
+        resolve({ code: null, signal: null, error });
+      });
     });
     child.unref(); // never keeps the test process alive; process-reaper kills it on exit
     await this.waitUntilReady(this.exited);
@@ -275,6 +278,12 @@ class JavaKafkaBroker implements KafkaBroker {
 
   createTopics(topics: string[], partitions = 3): Promise<void> {
     return createTopicsOn(this.brokers, topics, partitions);
+  }
+
+  async addScramUser(name: string, password: string): Promise<void> {
+    if (this.saslBootstrap === undefined) throw new Error('kafka harness: addScramUser needs a broker started with `sasl`');
+    if (!this.isRunning()) throw new Error('kafka harness: addScramUser needs a running broker');
+    await addScramUser(this.libs, this.bootstrap, [this.saslBootstrap], name, password);
   }
 
   close(): Promise<void> {

@@ -2,7 +2,8 @@
  * Runs the gateway as a real child process (the way users run it) for system tests: writes a
  * config file, waits for the `mqtt_listening` log event, and can SIGTERM, SIGKILL and restart it
  * on the same files. EG_TEST_GATEWAY_CMD (e.g. a single-executable binary) replaces
- * `node build/gateway/src/main.js` so the same tests verify the shipped binary.
+ * `node build/gateway/src/main.js` so the same tests verify the shipped binary. `wrap` runs that
+ * command under a prefix, e.g. `ip netns exec NS` to put the gateway in a network namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,12 @@ export interface GatewayProcessOptions {
   /** Reuse this directory (restart on the same SQLite file). */
   dir?: string;
   env?: Record<string, string>;
+  /**
+   * Prefix argv for the gateway command, e.g. ['ip', 'netns', 'exec', 'egt-1234']. The prefix
+   * must exec() the command (ip netns exec, nsenter, env do) so that signals and `pid` reach
+   * the gateway itself.
+   */
+  wrap?: readonly string[];
 }
 
 export interface LogLine {
@@ -55,9 +62,9 @@ export class GatewayProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** OS pid of the running gateway, or null. */
-  get pid(): number | null {
-    return this.child?.pid ?? null;
+  /** OS pid of the running gateway (with `wrap`: of the prefix, which exec()s the gateway). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get dbPath(): string {
@@ -68,7 +75,8 @@ export class GatewayProcess {
   async start(): Promise<number> {
     if (this.child) throw new Error('gateway already running');
     const cmd = process.env['EG_TEST_GATEWAY_CMD'];
-    const [bin, ...args] = cmd ? cmd.split(' ') : [process.execPath, join(repoRoot, 'build/gateway/src/main.js')];
+    const command = cmd ? cmd.split(' ') : [process.execPath, join(repoRoot, 'build/gateway/src/main.js')];
+    const [bin, ...args] = [...(this.opts.wrap ?? []), ...command];
     const child = spawn(bin!, [...args, 'run', '--config', this.configPath], {
       cwd: this.dir,
       env: { ...process.env, GATEWAY_LOG_LEVEL: 'info', ...this.opts.env },

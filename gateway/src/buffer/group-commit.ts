@@ -41,7 +41,7 @@ export class GroupCommitter {
   private retryTimer: NodeJS.Timeout | null = null;
   private flushing = false;
   private held = false;
-  private delayedReleases = 0;
+  private readonly delayedTimers = new Set<{ timer: NodeJS.Timeout; run: () => void }>();
   private readonly diskBackoff: Backoff;
   private readonly flushBound = () => this.flush();
   private readonly retryBound = () => {
@@ -82,7 +82,7 @@ export class GroupCommitter {
 
   /** Groups committed but whose acks are delayed by backpressure. */
   get delayed(): number {
-    return this.delayedReleases;
+    return this.delayedTimers.size;
   }
 
   /** The forwarder freed space: retry a held group now. */
@@ -160,11 +160,15 @@ export class GroupCommitter {
       // the next group, since these stay referenced until the timer fires.
       this.spareRecords = new Array(this.opts.maxRecords);
       this.spareCallbacks = new Array(this.opts.maxRecords);
-      this.delayedReleases++;
-      setTimeout(() => {
-        this.delayedReleases--;
-        this.runCallbacks(records, callbacks, n, null);
-      }, delayMs);
+      const entry = {
+        timer: undefined as unknown as NodeJS.Timeout,
+        run: () => {
+          this.delayedTimers.delete(entry);
+          this.runCallbacks(records, callbacks, n, null);
+        },
+      };
+      entry.timer = setTimeout(entry.run, delayMs);
+      this.delayedTimers.add(entry);
       return;
     }
     this.spareRecords = records;
@@ -185,6 +189,15 @@ export class GroupCommitter {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Shutdown: acks delayed by backpressure are released now (their rows are committed). */
+  releaseDelayed(): void {
+    for (const release of this.delayedTimers) {
+      clearTimeout(release.timer);
+      release.run();
+    }
+    this.delayedTimers.clear();
   }
 
   /** Stops retry timers (shutdown). Held publishes stay unacknowledged: devices re-send them. */

@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load-config.js';
 import { createGateway } from '../gateway.js';
 import { gatewayError } from '../errors.js';
 import { createLogger } from '../lib/logger.js';
+import { sqliteNativeBinding } from '../lib/native-sqlite.js';
 
 export async function runGatewayCommand(argv: string[]): Promise<number> {
   let parsed;
@@ -32,7 +33,7 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level);
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
-  const gateway = createGateway(config, { logger, sqliteNativeBinding: process.env['EDGE_GATEWAY_SQLITE_BINDING'] });
+  const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding() });
   logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version }, 'edge-gateway starting');
   await gateway.start();
 
@@ -50,6 +51,9 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
         () => {
           logger.flush();
           resolve(0);
+          // The database is closed and acks are out; a half-open Kafka socket must not keep
+          // the process (and systemd's stop job) waiting for its request timeout.
+          setTimeout(() => process.exit(0), 200).unref();
         },
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');

@@ -1,4 +1,12 @@
+/**
+ * `edge-gateway --version`: gateway version, Node version, platform-arch and the SQLite library
+ * actually loaded (opening an in-memory database proves the native addon loads on this machine),
+ * and whether this is the single executable.
+ */
 import { createRequire } from 'node:module';
+import { isSea } from 'node:sea';
+import Database from 'better-sqlite3';
+import { sqliteNativeBinding } from '../lib/native-sqlite.js';
 
 const require = createRequire(import.meta.url);
 
@@ -13,6 +21,18 @@ export function gatewayVersion(): string {
   }
 }
 
-export function versionLine(sqliteVersion?: string): string {
-  return `edge-gateway ${gatewayVersion()} node ${process.version} ${process.platform}-${process.arch}${sqliteVersion ? ` sqlite ${sqliteVersion}` : ''}`;
+/** Version of the SQLite library the gateway's buffer runs on. */
+export function sqliteVersion(): string {
+  const nativeBinding = sqliteNativeBinding();
+  const db = new Database(':memory:', nativeBinding ? { nativeBinding } : {});
+  try {
+    return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  } finally {
+    db.close();
+  }
+}
+
+/** e.g. `edge-gateway 0.1.0 node v24.21.0 linux-arm64 sqlite 3.53.2 single-executable` */
+export function versionLine(sqlite: string = sqliteVersion()): string {
+  return `edge-gateway ${gatewayVersion()} node ${process.version} ${process.platform}-${process.arch} sqlite ${sqlite}${isSea() ? ' single-executable' : ''}`;
 }

@@ -31,6 +31,9 @@ const KAFKAJS_LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 export class KafkaSink implements TelemetrySink {
   private readonly kafka: Kafka;
   private producer: Producer | null = null;
+  /** A producer still connecting, so close() can abort it (its socket would keep us alive). */
+  private connecting: Producer | null = null;
+  private closed = false;
   private connected = false;
   private lastError: SinkState['lastError'] = null;
   private readonly compression: CompressionTypes;
@@ -60,15 +63,18 @@ export class KafkaSink implements TelemetrySink {
 
   async connect(): Promise<void> {
     if (this.producer && this.connected) return;
-    const producer = this.kafka.producer({
+    const producer = (this.connecting = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: this.opts.allowAutoTopicCreation,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+      // kafkajs requires >= 1 retry for an idempotent producer; the pump owns the real retry
+      // loop, so keep this at the minimum: a silent outage is noticed after ~2 x requestTimeoutMs.
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1000 },
+    }));
     try {
       await producer.connect();
     } catch (err) {
+      this.connecting = null;
       await producer.disconnect().catch(() => undefined);
       const e = classifyKafkaError(err, 'connect');
       this.lastError = { code: e.code, message: e.message, at: Date.now() };
@@ -77,6 +83,11 @@ export class KafkaSink implements TelemetrySink {
     producer.on(producer.events.DISCONNECT, () => {
       if (this.producer === producer) this.connected = false;
     });
+    this.connecting = null;
+    if (this.closed) {
+      await producer.disconnect().catch(() => undefined);
+      throw classifyKafkaError(new Error('sink closed'), 'connect');
+    }
     this.producer = producer;
     this.connected = true;
   }
@@ -118,6 +129,10 @@ export class KafkaSink implements TelemetrySink {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const c = this.connecting;
+    this.connecting = null;
+    if (c) await c.disconnect().catch(() => undefined);
     await this.resetProducer();
   }
 }

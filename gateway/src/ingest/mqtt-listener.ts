@@ -22,6 +22,7 @@ export class MqttListener {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private closed = false;
+  private serverClosed: Promise<void> | null = null;
 
   constructor(private readonly o: MqttListenerOptions) {}
 
@@ -55,20 +56,35 @@ export class MqttListener {
     return this.broker?.connectedClients ?? 0;
   }
 
-  /** Stops accepting new connections (existing ones keep their in-flight commits). */
-  stopAccepting(): Promise<void> {
+  /**
+   * Stops accepting new connections and stops reading from existing ones; packets already read
+   * still complete (commit, then ack). Returns at once: server.close() only calls back once
+   * every connection has ended, which close() brings about.
+   */
+  stopAccepting(): void {
     const server = this.server;
-    if (!server) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
+    if (!server || this.serverClosed) return;
+    this.serverClosed = new Promise((resolve) => server.close(() => resolve()));
+    const clients = (this.broker as unknown as { clients?: Record<string, { pause?: () => void }> } | null)?.clients ?? {};
+    for (const client of Object.values(clients)) client.pause?.();
   }
 
-  async close(): Promise<void> {
+  /** Ends every connection, letting queued acks reach the devices (bounded by `graceMs`). */
+  async close(graceMs = 1000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const closing = this.stopAccepting();
+    this.stopAccepting();
+    // end() flushes what is queued (PUBACKs of the last commits) before FIN; destroy() would not.
+    const ended = [...this.sockets].map((s) => new Promise<void>((resolve) => {
+      s.once('close', () => resolve());
+      s.end();
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(ended), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.broker ? this.broker.close(() => resolve()) : resolve()));
-    await closing;
+    await this.serverClosed;
   }
 }
 

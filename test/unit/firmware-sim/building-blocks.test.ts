@@ -102,3 +102,40 @@ describe('device ids and topics', () => {
     assert.equal(topicFor('a/{deviceId}/{deviceId}', 'x'), 'a/x/x');
   });
 });
+
+describe('runSimulation option validation', () => {
+  it('rejects bad options before connecting anything', async () => {
+    const { runSimulation } = await import('../../../firmware-sim/src/load-generator.js');
+    await assert.rejects(runSimulation({ url: 'http://x', devices: 1, qos: 1 }), /protocol/);
+    await assert.rejects(runSimulation({ url: 'not a url', devices: 1, qos: 1 }), /invalid broker url/);
+    await assert.rejects(runSimulation({ url: 'mqtt://127.0.0.1:1', devices: 0, qos: 1 }), /devices/);
+    await assert.rejects(runSimulation({ url: 'mqtt://127.0.0.1:1', devices: 1, qos: 3 as 1 }), /qos/);
+    await assert.rejects(runSimulation({ url: 'mqtt://127.0.0.1:1', devices: 1, qos: 1, inflightWindow: 0 }), /inflightWindow/);
+  });
+});
+
+describe('InflightWindow', () => {
+  it('hands out and recycles a fixed set of slots', async () => {
+    const { InflightWindow } = await import('../../../firmware-sim/src/inflight-window.js');
+    const w = new InflightWindow(3);
+    const a = w.acquire(10, 'a', 1);
+    const b = w.acquire(11, 'b', 2);
+    const c = w.acquire(12, 'c', 3);
+    assert.equal(w.hasRoom, false);
+    assert.equal(w.size, 3);
+    assert.deepEqual(new Set([a, b, c]).size, 3);
+    w.release(a);
+    assert.equal(w.isBusy(a), false);
+    assert.equal(w.minSeq(), 11);
+    const d = w.acquire(9, 'd', 4);
+    assert.equal(d, a, 'freed slot is reused');
+    assert.deepEqual(w.seqList(), [9, 11, 12]);
+    assert.deepEqual(w.slotsBySeq().map((s) => w.payloadAt(s)), ['d', 'b', 'c']);
+    w.touch(b, 99);
+    assert.equal(w.sentAtOf(b), 99);
+    for (const s of [b, c, d]) w.release(s);
+    assert.equal(w.size, 0);
+    assert.equal(w.minSeq(), Infinity);
+    assert.throws(() => new InflightWindow(0));
+  });
+});

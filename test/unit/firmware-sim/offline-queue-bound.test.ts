@@ -33,12 +33,16 @@ it('window full: messages queue behind the in-flight window and the oldest queue
   const broker = await TestBroker.start();
   broker.stall = true;
   try {
-    const run = runSimulation({
-      url: broker.url, devices: 1, qos: 1, messagesPerDevice: 30, ratePerDevice: 100,
-      inflightWindow: 4, offlineQueueMax: 5, connectSpreadMs: 0,
-    });
+    let generatedWhileStalled = 0;
+    const run = runSimulation(
+      {
+        url: broker.url, devices: 1, qos: 1, messagesPerDevice: 30, ratePerDevice: 30,
+        inflightWindow: 4, offlineQueueMax: 5, connectSpreadMs: 0, progressIntervalMs: 20,
+      },
+      { onProgress: (p) => (generatedWhileStalled = p.inflight + p.queued + p.dropped) },
+    );
     await waitFor(() => broker.total >= 4, 5000, 'window to fill');
-    await new Promise((r) => setTimeout(r, 400)); // remaining 26 generated while the window is full
+    await waitFor(() => generatedWhileStalled >= 30, 5000, 'all 30 generated'); // 26 of them while the window is full
     broker.release();
     const summary = await run;
     const d = summary.perDevice['dev-00001']!;

@@ -1,0 +1,183 @@
+/**
+ * Proves Kafka errors other than "broker unreachable" are handled as the README promises:
+ *
+ * a. Missing topic (broker auto-create off, gateway allowAutoTopicCreation false): the gateway
+ *    reports kafka_down with GW_ERR_FORWARD_TOPIC_MISSING, devices keep getting PUBACKs (rows
+ *    wait in SQLite), and once an operator creates the topic every message arrives, no gaps.
+ * b. Permanent rejection (poison record): a 200 KB incompressible payload on a topic whose
+ *    max.message.bytes is 20,000 is isolated by the pump and dead-lettered locally with
+ *    GW_ERR_FORWARD_REJECTED and Kafka's reason; the gateway stays up, every other record from
+ *    the same device arrives in order (the only gap is the poison seq), and the queue moves on:
+ *    records published after the poison, and after it was dead-lettered, are delivered.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { runSimulation } from '../../firmware-sim/src/load-generator.js';
+import { quietKafka, waitForLeaders } from '../kafka/create-topics.js';
+import { sharedKafka } from '../kafka/shared-kafka.js';
+import { GatewayProcess } from '../support/gateway-process.js';
+import { uniqueTopics } from '../support/topics.js';
+import { auditTopic } from '../support/audit.js';
+import { BufferProbe, waitForEventSince, watchDrain } from '../support/outage-probes.js';
+
+const FAST_RETRY = { retryInitialMs: 200, retryMaxMs: 2000, connectionTimeoutMs: 1000, requestTimeoutMs: 5000 };
+
+test('missing topic: kafka_down GW_ERR_FORWARD_TOPIC_MISSING, devices still acked, all arrives once the topic exists', async (t) => {
+  const kafka = await sharedKafka();
+  const { topic, dlqTopic } = uniqueTopics('missing');
+  await kafka.createTopics([dlqTopic], 3); // the telemetry topic deliberately does not exist
+
+  const gw = new GatewayProcess({ config: { kafka: { brokers: kafka.brokers, topic, dlqTopic, allowAutoTopicCreation: false, ...FAST_RETRY } } });
+  t.after(() => gw.close());
+  await gw.start();
+  const probe = new BufferProbe(gw.dbPath);
+  t.after(() => probe.close());
+
+  const sim = await runSimulation({ url: gw.url, devices: 10, qos: 1, messagesPerDevice: 100 });
+  assert.equal(sim.acked, 1000, 'devices got every PUBACK although the topic is missing');
+  assert.equal(sim.errors, 0);
+
+  const down = await gw.waitForEvent('kafka_down', 30_000);
+  assert.equal(down['code'], 'GW_ERR_FORWARD_TOPIC_MISSING', `kafka_down reason: ${String(down['reason'])}`);
+  assert.match(String(down['reason']), /UNKNOWN_TOPIC_OR_PARTITION|topic/i);
+  assert.equal(probe.rows(), 1000, 'every acknowledged message waits in the buffer');
+
+  const mark = gw.logs.length;
+  await kafka.createTopics([topic], 3);
+  const up = await waitForEventSince(gw, mark, 'kafka_up', 60_000);
+  t.diagnostic(`kafka_up ${Number(up['time']) - Date.now()} ms ago with ${String(up['bufferedRows'])} rows buffered; first kafka_down: ${String(down['reason'])}`);
+
+  const report = await auditTopic({ brokers: kafka.brokers, topic, dlqTopic, sim, timeoutMs: 60_000 });
+  assert.equal(report.records, 1000);
+  assert.equal(report.missingAcked, 0);
+  assert.equal(report.gaps, 0);
+  assert.equal(report.outOfOrder, 0);
+  assert.equal(report.duplicates, 0);
+  assert.equal(report.ok, true);
+  const drained = await watchDrain(probe, { everyMs: 250, doneAtOrBelow: 0, timeoutMs: 10_000 });
+  assert.ok(drained.drained, 'buffer empty after delivery');
+});
+
+const POISON_DEVICE = 'dev-poison';
+const BYSTANDER = 'dev-bystander';
+const POISON_SEQ = 100;
+const FIRST_WAVE = 200; // seqs 1..200 from each device, seq 100 of dev-poison is the poison
+const SECOND_WAVE = 20; // seqs 201..220, published after the poison was dead-lettered
+
+async function createTopicWithMaxMessageBytes(brokers: string[], topic: string, maxMessageBytes: number): Promise<void> {
+  const admin = quietKafka(brokers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] }],
+      waitForLeaders: false,
+    });
+    await waitForLeaders(admin, [topic], 30_000);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function device(url: string, deviceId: string, t: { after: (fn: () => Promise<unknown>) => void }): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, { clientId: deviceId, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+  t.after(() => c.endAsync(true));
+  return c;
+}
+
+const goodPayload = (deviceId: string, seq: number): string => JSON.stringify({ deviceId, seq });
+
+/** Publishes seqs from..to without waiting in between (QoS 1 keeps them in order); resolves when all are PUBACKed. */
+function publishRange(c: MqttClient, deviceId: string, from: number, to: number, payloadOf: (seq: number) => string | Buffer): Promise<unknown> {
+  const acks: Array<Promise<unknown>> = [];
+  for (let seq = from; seq <= to; seq++) acks.push(c.publishAsync(`devices/${deviceId}/telemetry`, payloadOf(seq), { qos: 1 }));
+  return Promise.all(acks);
+}
+
+test('a record Kafka permanently rejects is dead-lettered locally; the rest arrives in order and the queue moves on', async (t) => {
+  const kafka = await sharedKafka();
+  const { topic, dlqTopic } = uniqueTopics('poison');
+  await createTopicWithMaxMessageBytes(kafka.brokers, topic, 20_000);
+  await kafka.createTopics([dlqTopic], 3);
+
+  const gw = new GatewayProcess({
+    config: {
+      mqtt: { maxPayloadBytes: 1024 * 1024 },
+      // No compression: the batch size the broker checks is the raw size, so the rejection does not
+      // depend on how well the payload compresses.
+      kafka: { brokers: kafka.brokers, topic, dlqTopic, compression: 'none', ...FAST_RETRY },
+    },
+  });
+  t.after(() => gw.close());
+  await gw.start();
+  await gw.waitForEvent('kafka_up', 30_000);
+  const probe = new BufferProbe(gw.dbPath);
+  t.after(() => probe.close());
+
+  // 150,000 random bytes as base64: ~200 KB that no codec can shrink below 20,000.
+  const poison = Buffer.from(JSON.stringify({ deviceId: POISON_DEVICE, seq: POISON_SEQ, blob: randomBytes(150_000).toString('base64') }));
+  const poisonDev = await device(gw.url, POISON_DEVICE, t);
+  const bystander = await device(gw.url, BYSTANDER, t);
+  await Promise.all([
+    publishRange(poisonDev, POISON_DEVICE, 1, FIRST_WAVE, (s) => (s === POISON_SEQ ? poison : goodPayload(POISON_DEVICE, s))),
+    publishRange(bystander, BYSTANDER, 1, FIRST_WAVE, (s) => goodPayload(BYSTANDER, s)),
+  ]);
+  const firstDrain = await watchDrain(probe, { everyMs: 250, doneAtOrBelow: 0, timeoutMs: 60_000 });
+  assert.ok(firstDrain.drained, `the queue moved past the poison record (rows left: ${probe.rows()})`);
+
+  // The gateway is still up and forwarding: a second wave after the poison was dead-lettered.
+  await Promise.all([
+    publishRange(poisonDev, POISON_DEVICE, FIRST_WAVE + 1, FIRST_WAVE + SECOND_WAVE, (s) => goodPayload(POISON_DEVICE, s)),
+    publishRange(bystander, BYSTANDER, FIRST_WAVE + 1, FIRST_WAVE + SECOND_WAVE, (s) => goodPayload(BYSTANDER, s)),
+  ]);
+  const secondDrain = await watchDrain(probe, { everyMs: 250, doneAtOrBelow: 0, timeoutMs: 60_000 });
+  assert.ok(secondDrain.drained, 'records published after the poison are forwarded too');
+
+  const seen = new Map<string, number[]>([[POISON_DEVICE, []], [BYSTANDER, []]]);
+  const report = await auditTopic({
+    brokers: kafka.brokers,
+    topic,
+    dlqTopic,
+    timeoutMs: 60_000,
+    onRecord: (env) => seen.get(env.deviceId)?.push((JSON.parse((env.payload as Buffer).toString()) as { seq: number }).seq),
+  });
+  const last = FIRST_WAVE + SECOND_WAVE;
+  const expectedPoisonDev = Array.from({ length: last }, (_, i) => i + 1).filter((s) => s !== POISON_SEQ);
+  const firstSightings = (seqs: number[]) => seqs.filter((s, i) => seqs.indexOf(s) === i);
+  assert.deepEqual(firstSightings(seen.get(POISON_DEVICE)!), expectedPoisonDev, 'every good record of the poisoned device, in order, the poison excepted');
+  assert.deepEqual(firstSightings(seen.get(BYSTANDER)!), Array.from({ length: last }, (_, i) => i + 1), 'the bystander is complete and in order');
+  assert.deepEqual(
+    report.problems.filter((p) => p.gaps.length > 0).map((p) => ({ deviceId: p.deviceId, gaps: p.gaps })),
+    [{ deviceId: POISON_DEVICE, gaps: [POISON_SEQ] }],
+    'the only gap is the poison seq',
+  );
+  assert.equal(report.gaps, 1);
+  assert.equal(report.outOfOrder, 0);
+  assert.equal(report.keyMismatches, 0);
+  assert.equal(report.undecodable, 0);
+  assert.equal(report.records - report.duplicates, 2 * last - 1);
+  assert.equal(report.dlq.records, 0, 'a Kafka rejection is kept locally, not sent to the (same) Kafka');
+
+  const rejectedLogs = gw.logs.filter((l) => l['code'] === 'GW_ERR_FORWARD_REJECTED');
+  assert.equal(rejectedLogs.length, 1, 'exactly one record was isolated and dead-lettered');
+  assert.equal(rejectedLogs[0]!['deviceId'], POISON_DEVICE);
+
+  assert.equal(await gw.stop(), 0, 'the gateway stayed up and shut down cleanly');
+  assert.ok(gw.logs.some((l) => l.event === 'shutdown_complete'));
+  assert.equal(gw.logs.filter((l) => l.level >= 60).length, 0, 'no fatal log');
+  probe.close();
+  const db = new Database(gw.dbPath, { readonly: true });
+  t.after(() => db.close());
+  const dead = db.prepare('SELECT device_id, code, reason, payload FROM dead_letters').all() as Array<{ device_id: string; code: string; reason: string; payload: Buffer }>;
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0]!.device_id, POISON_DEVICE);
+  assert.equal(dead[0]!.code, 'GW_ERR_FORWARD_REJECTED');
+  assert.match(dead[0]!.reason, /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i, 'the reason carries the Kafka error');
+  assert.ok(dead[0]!.payload.equals(poison), 'the dead letter keeps the original payload byte for byte');
+  assert.equal((db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n, 0, 'nothing left behind in the buffer');
+
+  t.diagnostic(`dead letter reason: ${dead[0]!.reason}`);
+  t.diagnostic(`audit: records ${report.records}, duplicates ${report.duplicates}; first wave drained in ${firstDrain.end!.atMs - firstDrain.samples[0]!.atMs} ms`);
+});
