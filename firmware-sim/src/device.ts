@@ -1,5 +1,6 @@
 import { connect, ErrorWithReasonCode, type MqttClient, type IClientOptions } from 'mqtt';
 import { fullJitterBackoff } from './backoff.js';
+import { InflightWindow } from './inflight-window.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 import { makeMalformedTelemetry } from './malformed-telemetry.js';
 import { OfflineQueue } from './offline-queue.js';
@@ -57,6 +58,7 @@ export interface DeviceReport {
 }
 
 const MAX_FAILED_SEQS = 10_000;
+const noop = (): void => {}; // MQTT.js log sink
 
 /**
  * One simulated device: one MQTT connection (clientId = deviceId, clean session), a per-device
@@ -95,14 +97,7 @@ export class Device {
   private rateTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
 
-  // --- in-flight window: preallocated slots + free-slot stack ----------------------------
-  private readonly slotSeq: Float64Array;
-  private readonly slotTime: Float64Array;
-  private readonly slotBusy: Uint8Array;
-  private readonly slotPayload: (string | undefined)[];
-  private readonly freeSlots: Int32Array;
-  private freeTop: number;
-
+  private readonly window: InflightWindow;
   private readonly queue: OfflineQueue;
   /** Lowest seq that can never be acked (dropped or rejected); Infinity if none. */
   private firstHole = Infinity;
@@ -115,26 +110,16 @@ export class Device {
   };
 
   constructor(opts: DeviceOptions) {
-    if (!Number.isInteger(opts.inflightWindow) || opts.inflightWindow < 1) {
-      throw new RangeError(`inflightWindow must be >= 1, got ${opts.inflightWindow}`);
-    }
     this.o = opts;
     this.id = opts.deviceId;
     this.pubOpts = { qos: opts.qos };
-    const w = opts.inflightWindow;
-    this.slotSeq = new Float64Array(w);
-    this.slotTime = new Float64Array(w);
-    this.slotBusy = new Uint8Array(w);
-    this.slotPayload = new Array<string | undefined>(w).fill(undefined);
-    this.freeSlots = new Int32Array(w);
-    for (let i = 0; i < w; i++) this.freeSlots[i] = w - 1 - i;
-    this.freeTop = w;
+    this.window = new InflightWindow(opts.inflightWindow);
     this.queue = new OfflineQueue(opts.offlineQueueMax);
     this.initialUptimeSecs = Math.floor(opts.rng() * 7 * 86_400);
   }
 
   get inflight(): number {
-    return this.o.inflightWindow - this.freeTop;
+    return this.window.size;
   }
 
   get queued(): number {
@@ -143,11 +128,7 @@ export class Device {
 
   /** Highest n such that every seq 1..n has been acknowledged. */
   get ackedContiguousTo(): number {
-    let low = Math.min(this.firstHole, this.queue.peekSeq(), this.nextSeq);
-    for (let i = 0; i < this.o.inflightWindow; i++) {
-      if (this.slotBusy[i] === 1 && this.slotSeq[i]! < low) low = this.slotSeq[i]!;
-    }
-    return low - 1;
+    return Math.min(this.firstHole, this.queue.peekSeq(), this.nextSeq, this.window.minSeq()) - 1;
   }
 
   /** Begin connecting and generating. */
@@ -162,7 +143,9 @@ export class Device {
       return;
     }
     if (this.o.ratePerDevice > 0) {
-      const tickMs = Math.min(100, Math.max(10, 1000 / this.o.ratePerDevice));
+      // Coarse ticks (100 ms..1 s) batch writes and timer work; generation is credit-based, so the
+      // average rate is exact regardless of tick length.
+      const tickMs = Math.min(1000, Math.max(100, 1000 / this.o.ratePerDevice));
       this.rateTimer = setInterval(() => this.tick(), tickMs);
       this.tick();
     }
@@ -185,12 +168,6 @@ export class Device {
     if (this.rateTimer) clearInterval(this.rateTimer);
     this.rateTimer = undefined;
     if (!this.finished) this.drainTimer = setTimeout(() => this.finish(), this.o.drainTimeoutMs);
-  }
-
-  /** Give up immediately: stop generating and stop waiting for acks. */
-  abandon(): void {
-    this.generating = false;
-    this.finish();
   }
 
   /** Disconnect (gracefully if nothing is in flight). Resolves once the socket is closed. */
@@ -216,10 +193,7 @@ export class Device {
   }
 
   report(): DeviceReport {
-    const unacked: number[] = [];
-    for (let i = 0; i < this.o.inflightWindow; i++) if (this.slotBusy[i] === 1) unacked.push(this.slotSeq[i]!);
-    for (const s of this.failedSeqs) unacked.push(s);
-    unacked.sort((a, b) => a - b);
+    const unacked = this.window.seqList().concat(this.failedSeqs).sort((a, b) => a - b);
     return {
       sent: this.sent,
       acked: this.acked,
@@ -251,6 +225,8 @@ export class Device {
       resubscribe: false,
       keepalive: 30,
       protocolVersion: 4,
+      reschedulePings: false, // avoids a timer reset per publish
+      log: noop, // MQTT.js' debug() logging costs ~5 % CPU at high rates even when disabled
     };
     if (this.o.username !== undefined) opts.username = this.o.username;
     if (this.o.password !== undefined) opts.password = this.o.password;
@@ -293,24 +269,20 @@ export class Device {
 
   /** After a reconnect: re-publish every unacked message, oldest seq first, same payload. */
   private resendInflight(): void {
-    const w = this.o.inflightWindow;
-    if (this.freeTop === w) return;
-    const busy: number[] = [];
-    for (let i = 0; i < w; i++) if (this.slotBusy[i] === 1) busy.push(i);
-    busy.sort((a, b) => this.slotSeq[a]! - this.slotSeq[b]!);
+    if (this.window.size === 0) return;
     const client = this.client!;
     const cbs = this.slotCbs;
-    for (const slot of busy) {
+    for (const slot of this.window.slotsBySeq()) {
       if (!this.connected) return;
-      this.slotTime[slot] = performance.now();
+      this.window.touch(slot, performance.now());
       this.resent++;
-      client.publish(this.o.topic, this.slotPayload[slot]!, this.pubOpts, cbs[slot]);
+      client.publish(this.o.topic, this.window.payloadAt(slot), this.pubOpts, cbs[slot]);
     }
   }
 
   // --- message flow ------------------------------------------------------------------------
 
-  /** Rate mode: generate whatever is due into the offline queue, then try to send. */
+  /** Rate mode: generate whatever is due; send it if the window has room, else queue it. */
   private tick(): void {
     if (!this.generating) return;
     const elapsed = performance.now() - this.startedAt;
@@ -318,8 +290,11 @@ export class Device {
     while (due-- > 0 && this.generating) {
       const seq = this.nextSeq;
       const payload = this.generate();
-      const evicted = this.queue.push(seq, payload);
-      if (evicted >= 0) this.recordDrop(evicted);
+      if (this.connected && this.window.hasRoom && this.queue.length === 0) this.send(seq, payload);
+      else {
+        const evicted = this.queue.push(seq, payload);
+        if (evicted >= 0) this.recordDrop(evicted);
+      }
     }
     this.pump();
   }
@@ -353,8 +328,8 @@ export class Device {
     if (!this.connected || this.pumping || this.finished) return;
     this.pumping = true;
     const rateMode = this.o.ratePerDevice > 0;
-    let budget = this.o.inflightWindow * 2; // yield to the event loop now and then (QoS 0 acks synchronously)
-    while (this.freeTop > 0 && this.connected) {
+    let budget = this.o.inflightWindow; // yield to the event loop now and then (QoS 0 "acks" synchronously)
+    while (this.window.hasRoom && this.connected) {
       let seq: number;
       let payload: string;
       if (this.queue.length > 0) {
@@ -367,10 +342,7 @@ export class Device {
       } else break;
       this.send(seq, payload);
       if (--budget === 0) {
-        if (!this.pumpScheduled) {
-          this.pumpScheduled = true;
-          setImmediate(this.pumpBound);
-        }
+        this.schedulePump();
         break;
       }
     }
@@ -379,18 +351,14 @@ export class Device {
   }
 
   private send(seq: number, payload: string): void {
-    const slot = this.freeSlots[--this.freeTop]!;
-    this.slotSeq[slot] = seq;
-    this.slotPayload[slot] = payload;
-    this.slotBusy[slot] = 1;
-    this.slotTime[slot] = performance.now();
+    const slot = this.window.acquire(seq, payload, performance.now());
     this.sent++;
     this.client!.publish(this.o.topic, payload, this.pubOpts, this.slotCbs[slot]);
   }
 
   private onAck(gen: number, slot: number, err: Error | undefined): void {
-    if (gen !== this.gen || this.slotBusy[slot] !== 1) return;
-    const seq = this.slotSeq[slot]!;
+    if (gen !== this.gen || !this.window.isBusy(slot)) return;
+    const seq = this.window.seqAt(slot);
     if (err) {
       // Transport errors ("Connection closed", keepalive timeout...) leave the message in its
       // slot: it is re-sent after reconnecting. Only an explicit negative ack (MQTT 5 reason
@@ -400,19 +368,25 @@ export class Device {
       if (seq < this.firstHole) this.firstHole = seq;
       if (this.failedSeqs.length < MAX_FAILED_SEQS) this.failedSeqs.push(seq);
     } else {
-      this.o.histogram.record(performance.now() - this.slotTime[slot]!);
+      this.o.histogram.record(performance.now() - this.window.sentAtOf(slot));
       this.acked++;
       if (seq > this.highestAckedSeq) this.highestAckedSeq = seq;
     }
-    this.slotBusy[slot] = 0;
-    this.slotPayload[slot] = undefined;
-    this.freeSlots[this.freeTop++] = slot;
-    if (this.pumping) return;
-    this.pump();
+    this.window.release(slot);
+    // Refill from a macrotask, never synchronously: acks can arrive inside process.nextTick chains
+    // (socket 'drain', QoS 0 write callbacks), and publishing from there can starve timers.
+    // Deferring also coalesces all acks of one socket read into a single refill / writev.
+    if (!this.pumping) this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pumpBound);
   }
 
   private checkFinished(): void {
-    if (!this.finished && !this.generating && this.started && this.freeTop === this.o.inflightWindow && this.queue.length === 0) {
+    if (!this.finished && !this.generating && this.started && this.window.size === 0 && this.queue.length === 0) {
       this.finish();
     }
   }

@@ -24,6 +24,18 @@ function nonNegative(name: string, v: number | undefined, dflt: number): number 
   return x;
 }
 
+const PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ssl:', 'ws:', 'wss:']);
+
+function checkUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RangeError(`invalid broker url "${url}"`);
+  }
+  if (!PROTOCOLS.has(u.protocol)) throw new RangeError(`unsupported broker url protocol "${u.protocol}" in "${url}"`);
+}
+
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
@@ -35,6 +47,7 @@ function round3(v: number): number {
  */
 export async function runSimulation(opts: SimOptions, hooks: SimHooks = {}): Promise<SimSummary> {
   const n = positiveInt('devices', opts.devices, 1);
+  checkUrl(opts.url);
   if (opts.qos !== 0 && opts.qos !== 1 && opts.qos !== 2) throw new RangeError(`qos must be 0, 1 or 2, got ${String(opts.qos)}`);
   if (opts.messagesPerDevice !== undefined) positiveInt('messagesPerDevice', opts.messagesPerDevice, 0, 0);
   const durationMs = opts.durationMs === undefined ? undefined : nonNegative('durationMs', opts.durationMs, 0);

@@ -49,7 +49,7 @@ export function makeTelemetry(
     Math.min(100, Math.max(0, baseHum + 8 * Math.sin((TWO_PI * uptimeSecs) / 5400 + phase) + (rng() - 0.5) * 1.5)),
     1,
   );
-  const battery = round(Math.max(0, batteryStart - (uptimeSecs / 3600) * 0.8 - rng() * 0.05), 1);
+  const battery = round(Math.max(0, batteryStart - (uptimeSecs / 3600) * 0.8), 1); // drains monotonically
   const ts = opts?.ts ?? Date.now();
 
   const body =

@@ -56,6 +56,11 @@ export class TestBroker {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** Number of publishes currently withheld (received, not acknowledged). */
+  get withheld(): number {
+    return this.stalled.length;
+  }
+
   /** Acknowledge everything withheld so far and stop stalling. */
   release(): void {
     this.stall = false;

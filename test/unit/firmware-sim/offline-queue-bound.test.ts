@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { runSimulation } from '../../../firmware-sim/src/load-generator.js';
+import { runSimulation, type SimProgress } from '../../../firmware-sim/src/load-generator.js';
 import { freePort, range, TestBroker, waitFor } from './aedes-fixture.js';
 
 it('broker down: offline queue keeps only the newest offlineQueueMax messages, drops counted exactly', async () => {
@@ -33,16 +33,17 @@ it('window full: messages queue behind the in-flight window and the oldest queue
   const broker = await TestBroker.start();
   broker.stall = true;
   try {
-    let generatedWhileStalled = 0;
+    let last: SimProgress | undefined;
     const run = runSimulation(
       {
         url: broker.url, devices: 1, qos: 1, messagesPerDevice: 30, ratePerDevice: 30,
         inflightWindow: 4, offlineQueueMax: 5, connectSpreadMs: 0, progressIntervalMs: 20,
       },
-      { onProgress: (p) => (generatedWhileStalled = p.inflight + p.queued + p.dropped) },
+      { onProgress: (p) => (last = p) },
     );
-    await waitFor(() => broker.total >= 4, 5000, 'window to fill');
-    await waitFor(() => generatedWhileStalled >= 30, 5000, 'all 30 generated'); // 26 of them while the window is full
+    // 4 in flight (unacked), then the remaining 26 generated while the window is full.
+    await waitFor(() => last !== undefined && last.inflight + last.queued + last.dropped >= 30, 5000, 'all 30 generated');
+    assert.equal(last!.inflight, 4);
     broker.release();
     const summary = await run;
     const d = summary.perDevice['dev-00001']!;
