@@ -121,6 +121,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   });
   let address = { host: config.mqtt.host, port: config.mqtt.port };
   let closing: Promise<void> | null = null;
+  let statsTimer: NodeJS.Timeout | null = null;
 
   return {
     async start() {
@@ -132,6 +133,9 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic }, 'forwarding to Kafka');
       pump!.start();
       expiry.start();
+      if (config.log.statsIntervalSecs > 0) {
+        statsTimer = setInterval(() => log.info({ event: 'stats', ...statsLine(this.status()) }, 'stats'), config.log.statsIntervalSecs * 1000).unref();
+      }
       return address;
     },
     status() {
@@ -147,6 +151,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     close(opts) {
       closing ??= (async () => {
         log.info({ event: 'shutdown_begin' }, 'shutting down');
+        if (statsTimer) clearInterval(statsTimer);
         listener.stopAccepting();
         // Commit what devices already sent and release delayed acks, so they go out before the
         // sockets are ended (end() flushes queued writes).
@@ -169,4 +174,24 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
 
 function withAge(s: BufferStats): BufferStats & { oldestAgeMs: number | null } {
   return { ...s, oldestAgeMs: s.oldestReceivedAt === null ? null : Math.max(0, Date.now() - s.oldestReceivedAt) };
+}
+
+/** The periodic `stats` log line: counters an operator greps for, plus process memory. */
+function statsLine(s: GatewayStatus): Record<string, unknown> {
+  const mem = process.memoryUsage();
+  return {
+    clients: s.mqtt.connectedClients,
+    accepted: s.ingest.acceptedTotal,
+    bufferedRows: s.buffer.rows,
+    bufferedBytes: s.buffer.bytes,
+    oldestAgeMs: s.buffer.oldestAgeMs,
+    flow: s.flow.state,
+    acked: s.buffer.ackedTotal,
+    deadLettered: s.buffer.deadLetteredTotal,
+    dropped: s.buffer.droppedTotal,
+    kafkaUp: s.forward.kafkaUp,
+    sendErrors: s.forward.sendErrorsTotal,
+    rssBytes: mem.rss,
+    heapUsedBytes: mem.heapUsed,
+  };
 }

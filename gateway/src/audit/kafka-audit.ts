@@ -20,7 +20,7 @@ export interface KafkaAuditOptions {
    */
   timeoutMs: number;
   /** Called for every decoded telemetry record (tests compare payloads with what was sent). */
-  onRecord?: (env: DecodedEnvelope, meta: { key: string | null; partition: number; offset: string }) => void;
+  onRecord?: (env: DecodedEnvelope, meta: { key: string | null; partition: number; offset: string; timestamp: number }) => void;
   onDeadLetter?: (env: DecodedEnvelope, headers: Record<string, string>) => void;
   /** Entries of the gateway's drop log (deliberate drops), read with readDropLog(). */
   drops?: readonly DropLogEntry[];
@@ -84,7 +84,7 @@ export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> 
             opts.onDeadLetter?.(env, headers);
           } else {
             ledger.add({ key, deviceId: env.deviceId, deviceSeq: deviceSeqOf(env.payload), partition: batch.partition });
-            opts.onRecord?.(env, { key, partition: batch.partition, offset: m.offset });
+            opts.onRecord?.(env, { key, partition: batch.partition, offset: m.offset, timestamp: Number(m.timestamp) });
           }
           reached.set(`${batch.topic}/${batch.partition}`, BigInt(m.offset) + 1n);
         }

@@ -35,6 +35,7 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level'),
+      statsIntervalSecs: z.number().int().nonnegative().default(60).describe('Log one `stats` line (buffer, flow, forward, memory) this often; 0 = never'),
     })
     .prefault({}),
   mqtt: z

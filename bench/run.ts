@@ -1,0 +1,43 @@
+/**
+ * `npm run bench -- <scenario> [options]`: runs one benchmark scenario, prints a markdown table,
+ * writes bench/results/<scenario>.{md,json}. Benchmarks never pass or fail on time.
+ *   ingest   [--duration 15s] [--devices 100,1000]
+ *   e2e      [--duration 20s] [--rates 1000,5000,10000]
+ *   drain    [--rows 1000000]
+ *   connections [--devices 1000,10000]
+ *   start
+ */
+import { parseArgs } from 'node:util';
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      duration: { type: 'string' },
+      devices: { type: 'string' },
+      rates: { type: 'string' },
+      rows: { type: 'string' },
+    },
+  });
+  const scenario = positionals[0];
+  const list = (s: string | undefined, d: number[]) => (s ? s.split(',').map(Number) : d);
+  switch (scenario) {
+    case 'ingest':
+      return (await import('./scenarios/ingest.js')).run({ duration: values.duration ?? '15s', devices: list(values.devices, [100, 1000]) });
+    case 'e2e':
+      return (await import('./scenarios/e2e.js')).run({ duration: values.duration ?? '20s', rates: list(values.rates, [1000, 5000, 10000]) });
+    case 'drain':
+      return (await import('./scenarios/drain.js')).run({ rows: Number(values.rows ?? 1_000_000) });
+    case 'connections':
+      return (await import('./scenarios/connections.js')).run({ devices: list(values.devices, [1000, 10000]) });
+    case 'start':
+      return (await import('./scenarios/start.js')).run();
+    default:
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
