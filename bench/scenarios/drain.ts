@@ -55,7 +55,7 @@ export async function run(args: { rows: number }): Promise<void> {
     const recordSize = sample.length;
 
     // The gateway drains the pre-filled buffer.
-    const gw = new GatewayProcess({ dir, config: { log: { level: 'warn' }, kafka: { brokers: kafka.brokers, topic: 'bench.drain', dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'warn' } });
+    const gw = new GatewayProcess({ dir, config: { log: { level: 'warn' }, kafka: { brokers: kafka.brokers, topic: 'bench.drain', dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
     let drainSecs = Number.NaN;
     try {
       const start = Date.now();

@@ -21,7 +21,7 @@ export async function run(args: { duration: string; rates: number[] }): Promise<
   for (const sc of scenarios) {
     const topic = `bench.e2e.${sc.name.replace('/', '')}`;
     const kafka = await startBenchKafka([topic, 'bench.dlq']);
-    const gw = new GatewayProcess({ config: { log: { level: 'warn' }, kafka: { brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'warn' } });
+    const gw = new GatewayProcess({ config: { log: { level: 'warn' }, kafka: { brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
     try {
       await gw.start();
       const sim = await runSimProcess({ url: gw.url, devices: sc.devices, rate: sc.rate, duration: args.duration, payloadBytes: 200, window: 64 });
