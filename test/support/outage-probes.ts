@@ -85,3 +85,13 @@ export async function watchDrain(probe: BufferProbe, opts: { everyMs: number; do
     await sleep(opts.everyMs);
   }
 }
+
+/** Rejects naming `what` if `p` has not settled within `ms` (turns a hang into a readable failure). */
+export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
