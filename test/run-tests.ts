@@ -6,20 +6,23 @@
  * `deploy` checks deploy/ (install script, unit, example config, Dockerfile); `binary` runs the
  * single executables in dist/ (skipped when not built; EG_TEST_REQUIRE_BINARIES=1 makes that fail).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startKafka, type KafkaBroker } from './kafka/kafka-harness.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const buildRoot = fileURLToPath(new URL('../', import.meta.url));
+const sourceRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...findTests(p));
-    else if (name.endsWith('.test.js')) out.push(p);
+    // Only tests whose TypeScript source still exists: a stale build/ must not run deleted tests.
+    else if (name.endsWith('.test.js') && existsSync(join(sourceRoot, relative(buildRoot, p)).replace(/\.js$/, '.ts'))) out.push(p);
   }
   return out.sort();
 }

@@ -1,5 +1,5 @@
 /** Prints a markdown table and writes it (with JSON data and machine facts) under bench/results/. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineFacts } from './machine.js';
@@ -23,6 +23,24 @@ export function writeResult(scenario: string, title: string, rows: readonly Row[
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, `${scenario}.md`), md);
   writeFileSync(join(resultsDir, `${scenario}.json`), `${JSON.stringify({ scenario, title, machine: facts, rows, data }, null, 2)}\n`);
+  writeIndex();
+}
+
+const ORDER = ['ingest', 'e2e', 'drain', 'connections', 'start'];
+
+/** bench/results/README.md: every scenario's latest table, in a fixed order. */
+function writeIndex(): void {
+  const parts = readdirSync(resultsDir)
+    .filter((f) => f.endsWith('.md') && f !== 'README.md')
+    .sort((a, b) => rank(a) - rank(b))
+    .map((f) => readFileSync(join(resultsDir, f), 'utf8'));
+  const head = '# Benchmark results\n\nReproduce with `npm run bench -- <scenario>` (see bench/run.ts). Tables are from one machine; quote ratios measured side by side in the same run, not absolute numbers across machines.\n\n';
+  writeFileSync(join(resultsDir, 'README.md'), head + parts.join('\n'));
+}
+
+function rank(file: string): number {
+  const i = ORDER.indexOf(file.replace(/\.md$/, ''));
+  return i < 0 ? ORDER.length : i;
 }
 
 export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
