@@ -1,0 +1,72 @@
+/**
+ * One CommonJS file for the SEA main script (a SEA main must be CommonJS): the compiled gateway
+ * and firmware-sim (build/, from tsc, so the binary runs exactly the code the tests ran) with all
+ * dependencies, bundled by esbuild for Node 24.
+ *
+ * Three things differ from running from node_modules, handled here rather than in product code:
+ * - the SEA main script's own `require` loads only built-in modules: the banner replaces it with
+ *   a real one (better-sqlite3 loads its addon with `require(<path>.node)`);
+ * - `import.meta.url` does not exist in CommonJS: it is defined as the executable's file URL;
+ * - better-sqlite3 finds its default addon through the `bindings` package, which searches
+ *   node_modules: `bindings` is replaced by a module that loads the embedded addon
+ *   (gateway/src/lib/native-sqlite.ts), so every `new Database()` works, with or without
+ *   `nativeBinding`.
+ */
+import { build, type Plugin } from 'esbuild';
+import { join } from 'node:path';
+import { REPO_ROOT } from './binary-targets.js';
+
+export interface BundleResult {
+  path: string;
+  bytes: number;
+  warnings: string[];
+}
+
+const IMPORT_META_URL = '__edgeGatewayImportMetaUrl';
+
+export async function bundleGateway(outFile: string, gatewayVersion: string): Promise<BundleResult> {
+  const nativeSqlite = join(REPO_ROOT, 'build', 'gateway', 'src', 'lib', 'native-sqlite.js');
+  const banner = [
+    '// edge-gateway single executable: gateway + firmware-sim, bundled by esbuild.',
+    'var require = require("node:module").createRequire(process.execPath);',
+    `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(process.execPath).href;`,
+    `globalThis.__EDGE_GATEWAY_VERSION__ = ${JSON.stringify(gatewayVersion)};`,
+  ].join('\n');
+
+  const embeddedBindings: Plugin = {
+    name: 'embedded-sqlite-bindings',
+    setup(b) {
+      b.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'embedded-sqlite-bindings' }));
+      b.onLoad({ filter: /.*/, namespace: 'embedded-sqlite-bindings' }, () => ({
+        resolveDir: REPO_ROOT,
+        loader: 'js',
+        contents: `
+const { sqliteNativeBinding, SQLITE_ADDON_ASSET } = require(${JSON.stringify(nativeSqlite)});
+module.exports = function bindings(name) {
+  if (name !== SQLITE_ADDON_ASSET) throw new Error('bindings(' + name + '): only ' + SQLITE_ADDON_ASSET + ' is embedded');
+  const path = sqliteNativeBinding();
+  if (!path) throw new Error('not running as the single executable: set EDGE_GATEWAY_SQLITE_BINDING');
+  return require(path);
+};`,
+      }));
+    },
+  };
+
+  const result = await build({
+    entryPoints: [join(REPO_ROOT, 'build', 'deploy', 'build', 'sea-entry.js')],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    banner: { js: banner },
+    define: { 'import.meta.url': IMPORT_META_URL },
+    plugins: [embeddedBindings],
+    legalComments: 'inline',
+    logLevel: 'silent',
+    metafile: true,
+  });
+  if (result.errors.length > 0) throw new Error(result.errors.map((e) => e.text).join('\n'));
+  const out = Object.values(result.metafile.outputs)[0];
+  return { path: outFile, bytes: out?.bytes ?? 0, warnings: result.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`) };
+}
