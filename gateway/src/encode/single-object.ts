@@ -25,17 +25,23 @@ export function createSingleObjectCodec(type: avro.Type): SingleObjectCodec {
   const header = Buffer.alloc(SINGLE_OBJECT_HEADER_BYTES);
   SINGLE_OBJECT_MAGIC.copy(header, 0);
   header.writeBigUInt64LE(fingerprint, 2);
+  let scratch = Buffer.allocUnsafe(64 * 1024);
+  header.copy(scratch, 0);
   return {
     type,
     canonical,
     fingerprint,
     fingerprintHex: header.subarray(2).toString('hex'),
     encode(value: unknown): Buffer {
-      const body = type.toBuffer(value);
-      const out = Buffer.allocUnsafe(SINGLE_OBJECT_HEADER_BYTES + body.length);
-      header.copy(out, 0);
-      body.copy(out, SINGLE_OBJECT_HEADER_BYTES);
-      return out;
+      // Encode straight after the header into a reused scratch buffer, then copy out once
+      // (toBuffer + concat would allocate and copy twice per record).
+      let end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
+      if (end < 0) {
+        scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, SINGLE_OBJECT_HEADER_BYTES - end + scratch.length));
+        header.copy(scratch, 0);
+        end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
+      }
+      return Buffer.from(scratch.subarray(0, end));
     },
   };
 }

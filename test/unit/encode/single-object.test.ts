@@ -59,3 +59,17 @@ test('readFingerprint: reads the header, null without magic or when too short', 
   assert.equal(readFingerprint(wrongMagic), null);
   assert.equal(readFingerprint(Buffer.from('{"seq":1}')), null);
 });
+
+test('a record larger than the scratch buffer (64 KiB) encodes and decodes intact', () => {
+  const create = createSingleObjectCodec;
+  const H = SINGLE_OBJECT_HEADER_BYTES;
+  const type = avro.Type.forSchema({ type: 'record', name: 'Big', fields: [{ name: 'b', type: 'bytes' }] });
+  const codec = create(type);
+  const big = Buffer.alloc(300 * 1024, 7);
+  big[big.length - 1] = 9;
+  const first = codec.encode({ b: big });
+  const second = codec.encode({ b: Buffer.from('small') });
+  assert.deepEqual((type.fromBuffer(first.subarray(H)) as { b: Buffer }).b, big);
+  assert.equal((type.fromBuffer(second.subarray(H)) as { b: Buffer }).b.toString(), 'small');
+  assert.deepEqual(first.subarray(0, H), second.subarray(0, H), 'header intact after the scratch buffer grew');
+});
