@@ -28,6 +28,13 @@ export interface PumpOptions {
   onAcked?: () => void;
 }
 
+/** A lease encoded and ready to send (retries resend the same bytes). */
+interface Prepared {
+  lease: Lease;
+  messages: OutMessage[];
+  deadLetters: DeadLetter[];
+}
+
 export interface PumpStats {
   kafkaUp: boolean;
   sentTotal: number;
@@ -92,25 +99,47 @@ export class ForwardPump {
   }
 
   private async run(): Promise<void> {
-    const { buffer } = this.o;
+    let ahead: Prepared | null = null;
     while (!this.stopping) {
       // Connect first (also while idle) so operators learn at once that Kafka is unreachable.
       if (!this.o.sink.state().connected && !(await this.tryConnect())) continue;
-      let lease;
-      try {
-        lease = buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
-      } catch (err) {
-        this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'buffer read failed; retrying');
-        await sleep(this.backoff.next(), this.abort.signal);
-        continue;
+      let current = ahead;
+      ahead = null;
+      if (current === null) {
+        let lease;
+        try {
+          lease = this.o.buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
+        } catch (err) {
+          this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'buffer read failed; retrying');
+          await sleep(this.backoff.next(), this.abort.signal);
+          continue;
+        }
+        if (lease === null) {
+          await this.idle();
+          // Let a trickle accumulate into one batch instead of one send per message.
+          if (this.o.lingerMs > 0) await sleep(this.o.lingerMs, this.abort.signal);
+          continue;
+        }
+        current = this.prepare(lease);
       }
-      if (lease === null) {
-        await this.idle();
-        // Let a trickle accumulate into one batch instead of one send per message.
-        if (this.o.lingerMs > 0) await sleep(this.o.lingerMs, this.abort.signal);
-        continue;
-      }
-      await this.deliver(lease);
+      const delivering = this.deliver(current);
+      // Encode the next lease while this one is on the wire (gzip runs off-thread, Kafka is a
+      // network hop): still one send in flight, so order holds; only the CPU work overlaps.
+      ahead = await this.prepareAhead(delivering);
+      await delivering;
+    }
+  }
+
+  private async prepareAhead(delivering: Promise<void>): Promise<Prepared | null> {
+    let settled = false;
+    void delivering.finally(() => (settled = true));
+    await new Promise<void>((r) => setImmediate(r));
+    if (settled || this.stopping) return null;
+    try {
+      const lease = this.o.buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
+      return lease === null ? null : this.prepare(lease);
+    } catch {
+      return null; // the main loop reports buffer read errors
     }
   }
 
@@ -139,11 +168,12 @@ export class ForwardPump {
     });
   }
 
-  /** Delivers one lease, retrying until acknowledged or the pump stops. */
-  private async deliver(lease: Lease): Promise<void> {
+  /** Delivers one prepared lease, retrying until acknowledged or the pump stops. */
+  private async deliver(p: Prepared): Promise<void> {
+    const lease = p.lease;
     for (;;) {
       try {
-        await this.sendOnce(lease);
+        await this.sendOnce(p);
         this.backoff.reset();
         this.markUp();
         return;
@@ -176,11 +206,12 @@ export class ForwardPump {
     const mid = Math.floor(lease.records.length / 2);
     for (const part of [lease.records.slice(0, mid), lease.records.slice(mid)]) {
       if (this.stopping) return;
-      await this.deliver({ records: part, firstSeq: part[0]!.seq, lastSeq: part[part.length - 1]!.seq });
+      await this.deliver(this.prepare({ records: part, firstSeq: part[0]!.seq, lastSeq: part[part.length - 1]!.seq }));
     }
   }
 
-  private async sendOnce(lease: Lease): Promise<void> {
+  /** Encodes a lease; records that cannot be encoded become DLQ messages in their place. */
+  private prepare(lease: Lease): Prepared {
     const { encoder, dlqTopic } = this.o;
     const messages: OutMessage[] = new Array(lease.records.length);
     let deadLetters: DeadLetter[] | null = null;
@@ -201,14 +232,18 @@ export class ForwardPump {
         };
       }
     }
+    return { lease, messages, deadLetters: deadLetters ?? [] };
+  }
+
+  private async sendOnce(p: Prepared): Promise<void> {
     const t0 = performance.now();
-    await this.o.sink.send(messages);
+    await this.o.sink.send(p.messages);
     this.s.lastSendMs = performance.now() - t0;
     // Kafka acknowledged every message (acks=all): only now may the rows leave the buffer.
-    await this.ackDurably(lease, deadLetters ?? []);
+    await this.ackDurably(p.lease, p.deadLetters);
     this.s.batchesTotal++;
-    this.s.sentTotal += messages.length;
-    if (deadLetters) this.s.deadLetteredTotal += deadLetters.length;
+    this.s.sentTotal += p.messages.length;
+    this.s.deadLetteredTotal += p.deadLetters.length;
   }
 
   /**
