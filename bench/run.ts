@@ -6,6 +6,7 @@
  *   drain    [--rows 1000000]
  *   connections [--devices 1000,10000]
  *   start
+ *   compare  --baseline "<gateway command>" [--label L] [--duration 15s] [--rows 300000]
  */
 import { parseArgs } from 'node:util';
 
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
       devices: { type: 'string' },
       rates: { type: 'string' },
       rows: { type: 'string' },
+      baseline: { type: 'string' },
+      label: { type: 'string' },
     },
   });
   const scenario = positionals[0];
@@ -30,10 +33,13 @@ async function main(): Promise<void> {
       return (await import('./scenarios/drain.js')).run({ rows: Number(values.rows ?? 1_000_000) });
     case 'connections':
       return (await import('./scenarios/connections.js')).run({ devices: list(values.devices, [1000, 10000]) });
+    case 'compare':
+      if (!values.baseline) throw new Error('compare needs --baseline "<gateway command>"');
+      return (await import('./scenarios/compare.js')).run({ baseline: values.baseline, label: values.label ?? 'baseline', duration: values.duration ?? '15s', rows: Number(values.rows ?? 300_000) });
     case 'start':
       return (await import('./scenarios/start.js')).run();
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, compare`);
   }
 }
 

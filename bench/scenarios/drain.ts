@@ -17,6 +17,7 @@ import { ensureKafkaJars } from '../../test/kafka/fetch-jars.js';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
 import { snapshotBuffer } from '../../test/support/buffer-db.js';
 import { startBenchKafka } from '../lib/kafka-bench.js';
+import type { KafkaBroker } from '../../test/kafka/kafka-harness.js';
 import { fmt, writeResult } from '../lib/report.js';
 
 const execFileAsync = promisify(execFile);
@@ -41,22 +42,14 @@ function fillBuffer(path: string, rows: number): number {
   return payloadBytes;
 }
 
-export async function run(args: { rows: number }): Promise<void> {
+/** Gateway drain of `rows` pre-buffered rows into a fresh Kafka; EG_TEST_GATEWAY_CMD picks the build. */
+export async function runGatewayDrain(rows: number, kafka?: KafkaBroker): Promise<{ rowsPerSec: number; seconds: number; recordSize: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'eg-bench-drain-'));
-  const kafka = await startBenchKafka(['bench.drain', 'bench.dlq', 'bench.perf']);
+  const own = kafka ?? (await startBenchKafka(['bench.drain', 'bench.dlq']));
   try {
-    const t0 = Date.now();
-    fillBuffer(join(dir, 'buffer.db'), args.rows);
-    const fillSecs = (Date.now() - t0) / 1000;
-    const sample = createAvroEncoder({ gatewayId: 'vm', defaultTopic: 'x', routes: [{ topic: 'devices/{deviceId}/telemetry' }] }).encodeRaw({
-      deviceId: 'dev-00001', topic: 'devices/dev-00001/telemetry', qos: 1, receivedAt: Date.now(), seq: 1,
-      payload: Buffer.from(makeTelemetry('dev-00001', 1, 1, createRng(1), { payloadBytes: 200 })),
-    });
-    const recordSize = sample.length;
-
-    // The gateway drains the pre-filled buffer.
-    const gw = new GatewayProcess({ dir, config: { log: { level: 'warn' }, kafka: { brokers: kafka.brokers, topic: 'bench.drain', dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
-    let drainSecs = Number.NaN;
+    fillBuffer(join(dir, 'buffer.db'), rows);
+    const gw = new GatewayProcess({ dir, config: { log: { level: 'info' }, kafka: { brokers: own.brokers, topic: 'bench.drain', dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
+    let seconds = Number.NaN;
     try {
       const start = Date.now();
       await gw.start();
@@ -64,32 +57,51 @@ export async function run(args: { rows: number }): Promise<void> {
         await new Promise((r) => setTimeout(r, 200));
         if (snapshotBuffer(gw.dbPath)?.rows === 0) break;
       }
-      drainSecs = (Date.now() - start) / 1000;
+      seconds = (Date.now() - start) / 1000;
+      await gw.stop();
     } finally {
       await gw.close();
     }
-    const gwRate = args.rows / drainSecs;
+    return { rowsPerSec: rows / seconds, seconds, recordSize: sampleRecordSize() };
+  } finally {
+    if (!kafka) await own.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-    // Kafka's own producer, same broker, same record size and settings.
-    const libs = await ensureKafkaJars();
-    const { stdout } = await execFileAsync('java', [
-      '-Xmx1g', '-cp', `${libs}/*`, 'org.apache.kafka.tools.ProducerPerformance',
-      '--topic', 'bench.perf', '--num-records', String(args.rows), '--record-size', String(recordSize), '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${kafka.bootstrap}`, 'acks=all', 'compression.type=gzip', 'enable.idempotence=true',
-    ], { maxBuffer: 64 * 1024 * 1024 });
-    const last = stdout.trim().split('\n').at(-1) ?? '';
-    const m = /([\d.]+) records\/sec/.exec(last);
-    const ppRate = m ? Number(m[1]) : Number.NaN;
+function sampleRecordSize(): number {
+  return createAvroEncoder({ gatewayId: 'vm', defaultTopic: 'x', routes: [{ topic: 'devices/{deviceId}/telemetry' }] }).encodeRaw({
+    deviceId: 'dev-00001', topic: 'devices/dev-00001/telemetry', qos: 1, receivedAt: Date.now(), seq: 1,
+    payload: Buffer.from(makeTelemetry('dev-00001', 1, 1, createRng(1), { payloadBytes: 200 })),
+  }).length;
+}
 
+/** Kafka's own Java producer: same broker, record size, acks=all, gzip, idempotence. */
+export async function runProducerPerformance(kafka: KafkaBroker, rows: number, recordSize: number): Promise<{ rowsPerSec: number; line: string }> {
+  const libs = await ensureKafkaJars();
+  const { stdout } = await execFileAsync('java', [
+    '-Xmx1g', '-cp', `${libs}/*`, 'org.apache.kafka.tools.ProducerPerformance',
+    '--topic', 'bench.perf', '--num-records', String(rows), '--record-size', String(recordSize), '--throughput', '-1',
+    '--producer-props', `bootstrap.servers=${kafka.bootstrap}`, 'acks=all', 'compression.type=gzip', 'enable.idempotence=true',
+  ], { maxBuffer: 64 * 1024 * 1024 });
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  const m = /([\d.]+) records\/sec/.exec(line);
+  return { rowsPerSec: m ? Number(m[1]) : Number.NaN, line };
+}
+
+export async function run(args: { rows: number }): Promise<void> {
+  const kafka = await startBenchKafka(['bench.drain', 'bench.dlq', 'bench.perf']);
+  try {
+    const gw = await runGatewayDrain(args.rows, kafka);
+    const pp = await runProducerPerformance(kafka, args.rows, gw.recordSize);
     writeResult('drain', `Drain: ${args.rows.toLocaleString('en')} buffered rows -> Kafka, beside Kafka's ProducerPerformance`, [
-      { producer: 'edge-gateway drain (SQLite -> Avro -> kafkajs)', 'rows/s': fmt(gwRate), 'ratio vs ProducerPerformance': fmt(gwRate / ppRate, 2), seconds: fmt(drainSecs, 1) },
-      { producer: 'Kafka ProducerPerformance (Java)', 'rows/s': fmt(ppRate), 'ratio vs ProducerPerformance': '1.00', seconds: fmt(args.rows / ppRate, 1) },
-    ], { rows: args.rows, recordSize, fillSecs, drainSecs, gwRate, ppRate, producerPerformance: last }, [
-      `record size ${recordSize} bytes (the Avro envelope of a 200-byte telemetry payload); acks=all, gzip, idempotent, same single-node broker, 6 partitions`,
+      { producer: 'edge-gateway drain (SQLite -> Avro -> kafkajs)', 'rows/s': fmt(gw.rowsPerSec), 'ratio vs ProducerPerformance': fmt(gw.rowsPerSec / pp.rowsPerSec, 2), seconds: fmt(gw.seconds, 1) },
+      { producer: 'Kafka ProducerPerformance (Java)', 'rows/s': fmt(pp.rowsPerSec), 'ratio vs ProducerPerformance': '1.00', seconds: fmt(args.rows / pp.rowsPerSec, 1) },
+    ], { rows: args.rows, gateway: gw, producerPerformance: pp }, [
+      `record size ${gw.recordSize} bytes (the Avro envelope of a 200-byte telemetry payload); acks=all, gzip, idempotent, same single-node broker, 6 partitions`,
       'gateway timing: process start until the buffer is empty (includes start-up and Kafka connect)',
     ]);
   } finally {
     await kafka.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

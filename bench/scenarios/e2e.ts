@@ -10,6 +10,8 @@ import { startBenchKafka } from '../lib/kafka-bench.js';
 import { runSimProcess } from '../lib/sim-process.js';
 import { percentiles } from '../lib/percentiles.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
+import type { SimSummary } from '../../firmware-sim/src/load-generator.js';
+import type { AuditReport } from '../../gateway/src/audit/audit-report.js';
 
 export async function run(args: { duration: string; rates: number[] }): Promise<void> {
   const rows: Row[] = [];
@@ -19,47 +21,59 @@ export async function run(args: { duration: string; rates: number[] }): Promise<
     ...args.rates.map((r) => ({ name: `${r}/s`, devices: 100, rate: r / 100 })),
   ];
   for (const sc of scenarios) {
-    const topic = `bench.e2e.${sc.name.replace('/', '')}`;
-    const kafka = await startBenchKafka([topic, 'bench.dlq']);
-    const gw = new GatewayProcess({ config: { log: { level: 'warn' }, kafka: { brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
-    try {
-      await gw.start();
-      const sim = await runSimProcess({ url: gw.url, devices: sc.devices, rate: sc.rate, duration: args.duration, payloadBytes: 200, window: 64 });
-      const lat: number[] = [];
-      let firstTs = Number.POSITIVE_INFINITY;
-      let lastAppend = 0;
-      const report = await auditTopic({
-        brokers: kafka.brokers,
-        topic,
-        dlqTopic: 'bench.dlq',
-        sim,
-        timeoutMs: 300_000,
-        onRecord: (env, meta) => {
-          const ts = (JSON.parse((env.payload as Buffer).toString()) as { ts: number }).ts;
-          lat.push(meta.timestamp - ts);
-          if (ts < firstTs) firstTs = ts;
-          if (meta.timestamp > lastAppend) lastAppend = meta.timestamp;
-        },
-      });
-      const [p50, p99, p999] = percentiles(lat, [50, 99, 99.9]);
-      const e2eRate = report.records / ((lastAppend - firstTs) / 1000);
-      data[sc.name] = { sim, report: { ...report, problems: report.problems.slice(0, 3) }, e2eRate, latencyMs: { p50, p99, p999 } };
-      rows.push({
-        load: sc.rate === 0 ? `max (${sc.devices} devices)` : `${sc.name} (${sc.devices} devices)`,
-        'PUBACKed msgs/s': fmt(sim.msgsPerSec),
-        'in Kafka msgs/s (first publish -> last append)': fmt(e2eRate),
-        'publish->Kafka p50 ms': fmt(p50!, 1),
-        'p99 ms': fmt(p99!, 1),
-        'p99.9 ms': fmt(p999!, 1),
-        'audit gaps/dups/ooo': `${report.gaps}/${report.duplicates}/${report.outOfOrder}`,
-      });
-    } finally {
-      await gw.close();
-      await kafka.close();
-    }
+    const r = await runE2eOnce({ name: sc.name, devices: sc.devices, ratePerDevice: sc.rate, duration: args.duration });
+    data[sc.name] = r;
+    rows.push({
+      load: sc.rate === 0 ? `max (${sc.devices} devices)` : `${sc.name} (${sc.devices} devices)`,
+      'PUBACKed msgs/s': fmt(r.sim.msgsPerSec),
+      'in Kafka msgs/s (first publish -> last append)': fmt(r.e2eRate),
+      'publish->Kafka p50 ms': fmt(r.latencyMs.p50, 1),
+      'p99 ms': fmt(r.latencyMs.p99, 1),
+      'p99.9 ms': fmt(r.latencyMs.p999, 1),
+      'audit gaps/dups/ooo': `${r.report.gaps}/${r.report.duplicates}/${r.report.outOfOrder}`,
+    });
   }
   writeResult('e2e', `End to end: sim -> gateway -> Kafka (acks=all), 200-byte payloads, ${args.duration} per load`, rows, data, [
     'Kafka single node on the same 2-core machine, 6 partitions, LogAppendTime; latency = broker append time - device timestamp (same clock)',
     'gateway defaults: synchronous=FULL, gzip, batchMaxRecords 5000, one batch in flight',
   ]);
+}
+
+export interface E2eResult {
+  sim: SimSummary;
+  report: AuditReport;
+  e2eRate: number;
+  latencyMs: { p50: number; p99: number; p999: number };
+}
+
+/** One load against a fresh Kafka and gateway (EG_TEST_GATEWAY_CMD picks the gateway build). */
+export async function runE2eOnce(o: { name: string; devices: number; ratePerDevice: number; duration: string }): Promise<E2eResult> {
+  const topic = `bench.e2e.${o.name.replace(/[^a-z0-9]/gi, '')}`;
+  const kafka = await startBenchKafka([topic, 'bench.dlq']);
+  const gw = new GatewayProcess({ config: { log: { level: 'info' }, kafka: { brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
+  try {
+    await gw.start();
+    const sim = await runSimProcess({ url: gw.url, devices: o.devices, rate: o.ratePerDevice, duration: o.duration, payloadBytes: 200, window: 64 });
+    const lat: number[] = [];
+    let firstTs = Number.POSITIVE_INFINITY;
+    let lastAppend = 0;
+    const report = await auditTopic({
+      brokers: kafka.brokers,
+      topic,
+      dlqTopic: 'bench.dlq',
+      sim,
+      timeoutMs: 300_000,
+      onRecord: (env, meta) => {
+        const ts = (JSON.parse((env.payload as Buffer).toString()) as { ts: number }).ts;
+        lat.push(meta.timestamp - ts);
+        if (ts < firstTs) firstTs = ts;
+        if (meta.timestamp > lastAppend) lastAppend = meta.timestamp;
+      },
+    });
+    const [p50, p99, p999] = percentiles(lat, [50, 99, 99.9]);
+    return { sim, report: { ...report, problems: report.problems.slice(0, 3) }, e2eRate: report.records / ((lastAppend - firstTs) / 1000), latencyMs: { p50: p50!, p99: p99!, p999: p999! } };
+  } finally {
+    await gw.close();
+    await kafka.close();
+  }
 }
