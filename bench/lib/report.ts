@@ -39,7 +39,7 @@ function writeIndex(): void {
 }
 
 function rank(file: string): number {
-  const i = ORDER.indexOf(file.replace(/\.md$/, ''));
+  const i = ORDER.indexOf(file.replace(/\.md$/, '').replace(/^compare-.*/, 'compare'));
   return i < 0 ? ORDER.length : i;
 }
 

@@ -27,7 +27,7 @@ export async function run(args: { baseline: string; label: string; duration: str
     });
   }
   delete process.env['EG_TEST_GATEWAY_CMD'];
-  writeResult('compare', `Before/after: ${args.label} vs current, same machine, one run`, rows, data, [
+  writeResult(`compare-${args.label.replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 40)}`, `Before/after: ${args.label} vs current, same machine, one run`, rows, data, [
     `e2e: 100 devices, ${args.duration}, 200-byte payloads, fresh Kafka per load; drain: pre-filled buffer, fresh Kafka`,
   ]);
 }

@@ -43,12 +43,12 @@ function fillBuffer(path: string, rows: number): number {
 }
 
 /** Gateway drain of `rows` pre-buffered rows into a fresh Kafka; EG_TEST_GATEWAY_CMD picks the build. */
-export async function runGatewayDrain(rows: number, kafka?: KafkaBroker): Promise<{ rowsPerSec: number; seconds: number; recordSize: number }> {
+export async function runGatewayDrain(rows: number, kafka?: KafkaBroker, kafkaConfig: Record<string, unknown> = {}): Promise<{ rowsPerSec: number; seconds: number; recordSize: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'eg-bench-drain-'));
   const own = kafka ?? (await startBenchKafka(['bench.drain', 'bench.dlq']));
   try {
     fillBuffer(join(dir, 'buffer.db'), rows);
-    const gw = new GatewayProcess({ dir, config: { log: { level: 'info' }, kafka: { brokers: own.brokers, topic: 'bench.drain', dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
+    const gw = new GatewayProcess({ dir, config: { log: { level: 'info' }, kafka: { brokers: own.brokers, topic: 'bench.drain', dlqTopic: 'bench.dlq', ...kafkaConfig } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
     let seconds = Number.NaN;
     try {
       const start = Date.now();

@@ -52,6 +52,8 @@ export class ForwardPump {
   private readonly backoff;
   private kafkaUp = false;
   private lastDownCode: string | null = null;
+  /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
+  private deferredAck: Prepared | null = null;
   private everUp = false;
   private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, lastSendMs: 0, lastError: null };
 
@@ -115,6 +117,7 @@ export class ForwardPump {
           continue;
         }
         if (lease === null) {
+          await this.flushDeferredAck();
           await this.idle();
           // Let a trickle accumulate into one batch instead of one send per message.
           if (this.o.lingerMs > 0) await sleep(this.o.lingerMs, this.abort.signal);
@@ -122,18 +125,21 @@ export class ForwardPump {
         }
         current = this.prepare(lease);
       }
-      const delivering = this.deliver(current);
-      // Encode the next lease while this one is on the wire (gzip runs off-thread, Kafka is a
-      // network hop): still one send in flight, so order holds; only the CPU work overlaps.
-      ahead = await this.prepareAhead(delivering);
+      const delivering = this.deliver(current, true);
+      // While this lease is on the wire (gzip runs off-thread, Kafka is a network hop): delete
+      // the previous, already acknowledged lease and encode the next one. Still one send in
+      // flight, so order holds; only SQLite and CPU work overlap the wait.
+      ahead = await this.whileInFlight(delivering);
       await delivering;
     }
+    await this.flushDeferredAck();
   }
 
-  private async prepareAhead(delivering: Promise<void>): Promise<Prepared | null> {
+  private async whileInFlight(delivering: Promise<void>): Promise<Prepared | null> {
     let settled = false;
     void delivering.finally(() => (settled = true));
     await new Promise<void>((r) => setImmediate(r));
+    await this.flushDeferredAck();
     if (settled || this.stopping) return null;
     try {
       const lease = this.o.buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
@@ -168,12 +174,16 @@ export class ForwardPump {
     });
   }
 
-  /** Delivers one prepared lease, retrying until acknowledged or the pump stops. */
-  private async deliver(p: Prepared): Promise<void> {
+  /**
+   * Delivers one prepared lease, retrying until Kafka acknowledged it or the pump stops. With
+   * `deferAck` the row delete is left to flushDeferredAck() (run while the next send is in
+   * flight); a crash before it only means the lease is sent again after restart.
+   */
+  private async deliver(p: Prepared, deferAck = false): Promise<void> {
     const lease = p.lease;
     for (;;) {
       try {
-        await this.sendOnce(p);
+        await this.sendOnce(p, deferAck);
         this.backoff.reset();
         this.markUp();
         return;
@@ -235,15 +245,23 @@ export class ForwardPump {
     return { lease, messages, deadLetters: deadLetters ?? [] };
   }
 
-  private async sendOnce(p: Prepared): Promise<void> {
+  private async sendOnce(p: Prepared, deferAck: boolean): Promise<void> {
     const t0 = performance.now();
     await this.o.sink.send(p.messages);
     this.s.lastSendMs = performance.now() - t0;
     // Kafka acknowledged every message (acks=all): only now may the rows leave the buffer.
-    await this.ackDurably(p.lease, p.deadLetters);
+    if (deferAck) this.deferredAck = p;
+    else await this.ackDurably(p.lease, p.deadLetters);
     this.s.batchesTotal++;
     this.s.sentTotal += p.messages.length;
     this.s.deadLetteredTotal += p.deadLetters.length;
+  }
+
+  private async flushDeferredAck(): Promise<void> {
+    const p = this.deferredAck;
+    if (p === null) return;
+    this.deferredAck = null;
+    await this.ackDurably(p.lease, p.deadLetters);
   }
 
   /**
