@@ -54,7 +54,6 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private everUp = false;
   private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, lastSendMs: 0, lastError: null };
 
   constructor(private readonly o: PumpOptions) {
@@ -287,7 +286,6 @@ export class ForwardPump {
     if (!this.kafkaUp) {
       this.kafkaUp = true;
       this.lastDownCode = null;
-      this.everUp = true;
       const st = this.o.buffer.stats();
       this.o.logger.info({ event: 'kafka_up', bufferedRows: st.rows }, 'Kafka reachable; forwarding');
     }
