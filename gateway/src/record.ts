@@ -25,6 +25,8 @@ export interface Lease {
   /** Lowest and highest seq in the lease (inclusive). */
   readonly firstSeq: number;
   readonly lastSeq: number;
+  /** Not every row between firstSeq and lastSeq belongs to it (a per-device sub-lease). */
+  readonly sparse?: boolean;
 }
 
 /** A record that can never be encoded, kept in the dead-letter table and sent to the DLQ topic. */

@@ -123,7 +123,10 @@ export class SqliteBuffer implements TelemetryBuffer {
         this.insertDeadLetter.run(r.seq, r.deviceId, r.topic, r.receivedAt, dl.code, dl.reason, r.payload, now);
       }
       if (deadLetters.length > 0) this.trimDeadLetters.run(this.opts.deadLetterMaxRows);
-      return this.deleteRange.run(lease.firstSeq, lease.lastSeq).changes;
+      if (!lease.sparse) return this.deleteRange.run(lease.firstSeq, lease.lastSeq).changes;
+      let deleted = 0;
+      for (const r of lease.records) deleted += this.deleteOne.run(r.seq).changes;
+      return deleted;
     });
     this.expireTx = db.transaction((cutoff: number) => {
       let dropped = 0;

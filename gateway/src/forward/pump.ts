@@ -10,7 +10,7 @@ import type { RecordEncoder } from '../encode/encoder.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, sleep } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
-import type { DeadLetter, Lease } from '../record.js';
+import type { DeadLetter, Lease, StoredRecord } from '../record.js';
 import type { OutMessage, TelemetrySink } from './sink.js';
 
 export interface PumpOptions {
@@ -203,8 +203,26 @@ export class ForwardPump {
     }
   }
 
-  /** Splits a rejected lease until the single offending record is found; dead-letters it. */
+  /**
+   * Finds the record Kafka rejects and dead-letters it. A send spanning several partitions is
+   * not atomic (the other partitions may already be written), so first split by device: a
+   * device's records share one partition, whose produce is all-or-nothing. Only then halve
+   * within the offending device. Other devices are thus re-sent at most once.
+   */
   private async isolateRejected(lease: Lease, err: GatewayError): Promise<void> {
+    const byDevice = new Map<string, StoredRecord[]>();
+    for (const r of lease.records) {
+      const list = byDevice.get(r.deviceId);
+      if (list) list.push(r);
+      else byDevice.set(r.deviceId, [r]);
+    }
+    if (byDevice.size > 1) {
+      for (const group of byDevice.values()) {
+        if (this.stopping) return;
+        await this.deliver(this.prepare(subLease(group)));
+      }
+      return;
+    }
     if (lease.records.length === 1) {
       const record = lease.records[0]!;
       this.o.logger.warn({ code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
@@ -215,7 +233,7 @@ export class ForwardPump {
     const mid = Math.floor(lease.records.length / 2);
     for (const part of [lease.records.slice(0, mid), lease.records.slice(mid)]) {
       if (this.stopping) return;
-      await this.deliver(this.prepare({ records: part, firstSeq: part[0]!.seq, lastSeq: part[part.length - 1]!.seq }));
+      await this.deliver(this.prepare(subLease(part)));
     }
   }
 
@@ -308,4 +326,8 @@ export class ForwardPump {
 
 export function createForwardPump(opts: PumpOptions): ForwardPump {
   return new ForwardPump(opts);
+}
+
+function subLease(records: StoredRecord[]): Lease {
+  return { records, firstSeq: records[0]!.seq, lastSeq: records[records.length - 1]!.seq, sparse: true };
 }

@@ -482,3 +482,14 @@ test('drop log is trimmed to dropLogMaxRows', (t) => {
 test('accountedBytes = payload + topic + deviceId + fixed overhead', () => {
   assert.equal(accountedBytes({ deviceId: 'ab', topic: 'xyz', payload: Buffer.alloc(10) }), 15 + ROW_OVERHEAD_BYTES);
 });
+
+test('ack of a sparse (per-device) sub-lease deletes exactly its rows, not the range between them', (t) => {
+  const b = open(t, join(tempDir(t), 'b.db'));
+  b.append(recs(1, 6));
+  const lease = b.lease(10, 1 << 20)!;
+  const odd = lease.records.filter((_, i) => i % 2 === 0);
+  b.ack({ records: odd, firstSeq: odd[0]!.seq, lastSeq: odd[odd.length - 1]!.seq, sparse: true }, []);
+  const left = (b.database.prepare('SELECT seq FROM records ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+  assert.deepEqual(left, lease.records.filter((_, i) => i % 2 === 1).map((r) => r.seq));
+  assert.equal(b.stats().rows, 3);
+});
