@@ -48,6 +48,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     path: config.buffer.path,
     synchronous: config.buffer.synchronous,
     deadLetterMaxRows: config.buffer.deadLetterMaxRows,
+    dropLogMaxRows: config.buffer.dropLogMaxRows,
     nativeBinding: deps.sqliteNativeBinding,
   });
   const encoder = createAvroEncoder({ gatewayId: config.gatewayId, defaultTopic: config.kafka.topic, routes: config.mqtt.routes });
