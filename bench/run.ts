@@ -6,6 +6,7 @@
  *   drain    [--rows 1000000]
  *   connections [--devices 1000,10000]
  *   start
+ *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
  *   compare  --baseline "<gateway command>" [--label L] [--duration 15s] [--rows 300000]
  */
 import { parseArgs } from 'node:util';
@@ -36,10 +37,12 @@ async function main(): Promise<void> {
     case 'compare':
       if (!values.baseline) throw new Error('compare needs --baseline "<gateway command>"');
       return (await import('./scenarios/compare.js')).run({ baseline: values.baseline, label: values.label ?? 'baseline', duration: values.duration ?? '15s', rows: Number(values.rows ?? 300_000) });
+    case 'profile':
+      return (await import('./scenarios/profile.js')).run({ duration: values.duration ?? '15s' });
     case 'start':
       return (await import('./scenarios/start.js')).run();
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, compare`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, profile, compare`);
   }
 }
 

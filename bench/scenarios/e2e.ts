@@ -73,6 +73,7 @@ export async function runE2eOnce(o: { name: string; devices: number; ratePerDevi
       },
     });
     const [p50, p99, p999] = percentiles(lat, [50, 99, 99.9]);
+    await gw.stop(); // graceful, so a --cpu-prof run writes its profile
     return { sim, report: { ...report, problems: report.problems.slice(0, 3) }, e2eRate: report.records / ((lastAppend - firstTs) / 1000), latencyMs: { p50: p50!, p99: p99!, p999: p999! } };
   } finally {
     await gw.close();
