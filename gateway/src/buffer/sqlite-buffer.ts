@@ -24,14 +24,8 @@ export interface SqliteBufferOptions {
   nativeBinding?: string | undefined;
 }
 
-interface RecordRow {
-  seq: number;
-  device_id: string;
-  topic: string;
-  qos: 0 | 1 | 2;
-  received_at: number;
-  payload: Buffer;
-}
+/** A raw row of selectAfter: seq, device_id, topic, qos, received_at, payload. */
+type RecordRow = [number, string, string, 0 | 1 | 2, number, Buffer];
 
 interface VictimRow {
   seq: number;
@@ -86,7 +80,8 @@ export class SqliteBuffer implements TelemetryBuffer {
 
     const db = this.db;
     this.insertRecord = db.prepare('INSERT INTO records (device_id, topic, qos, received_at, payload) VALUES (?, ?, ?, ?, ?)');
-    this.selectAfter = db.prepare('SELECT seq, device_id, topic, qos, received_at, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    // raw(): rows as arrays, so the lease builds one object per record instead of two.
+    this.selectAfter = db.prepare('SELECT seq, device_id, topic, qos, received_at, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?').raw(true) as unknown as Statement<[number, number], RecordRow>;
     this.deleteRange = db.prepare('DELETE FROM records WHERE seq >= ? AND seq <= ?');
     this.deleteOne = db.prepare('DELETE FROM records WHERE seq = ?');
     this.insertDeadLetter = db.prepare(
@@ -226,11 +221,11 @@ export class SqliteBuffer implements TelemetryBuffer {
     const records: StoredRecord[] = [];
     let bytes = 0;
     for (const row of rows) {
-      const size = row.payload.length + row.topic.length + row.device_id.length; // batch sizing only
+      const size = row[5].length + row[2].length + row[1].length; // batch sizing only
       // Always take at least one row so an oversized record cannot stall the queue.
       if (records.length > 0 && bytes + size > maxBytes) break;
       bytes += size;
-      records.push({ deviceId: row.device_id, topic: row.topic, qos: row.qos, receivedAt: row.received_at, payload: row.payload, seq: row.seq });
+      records.push({ deviceId: row[1], topic: row[2], qos: row[3], receivedAt: row[4], payload: row[5], seq: row[0] });
     }
     const firstSeq = records[0]!.seq;
     const lastSeq = records[records.length - 1]!.seq;
