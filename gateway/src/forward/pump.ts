@@ -151,8 +151,12 @@ export class ForwardPump {
   private async tryConnect(): Promise<boolean> {
     try {
       await this.o.sink.connect();
-      this.backoff.reset();
-      this.markUp();
+      // A connection proves Kafka is up only if reaching it was the problem; after a send-level
+      // failure (timeout, missing topic) wait for a send to succeed, so the log does not flap.
+      if (this.lastDownCode !== 'GW_ERR_FORWARD_SEND' && this.lastDownCode !== 'GW_ERR_FORWARD_TOPIC_MISSING') {
+        this.backoff.reset();
+        this.markUp();
+      }
       return true;
     } catch (err) {
       const e: GatewayError = isGatewayError(err) ? err : gatewayError('GW_ERR_FORWARD_CONNECT', describeError(err), { cause: err });
