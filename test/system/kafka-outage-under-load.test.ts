@@ -13,7 +13,7 @@
  * during the outage (acked msg/s), rows buffered at its end, and the drain rate once Kafka is back
  * (rows/s, from the buffer's row count polled read-only every 250 ms).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation, type SimProgress } from '../../firmware-sim/src/load-generator.js';
 import { startKafka } from '../kafka/kafka-harness.js';
@@ -58,19 +58,24 @@ function progressTracker(): {
 
 const rate = (n: number, ms: number): number => Math.round((n / ms) * 1000);
 
-test('broker stopped for 60 s under 1,000 msg/s: ingest continues to disk, backlog drains, nothing lost or reordered', { timeout: 240_000 }, async (t) => {
-  const testStart = Date.now();
+/** A private broker with fresh topics, a gateway forwarding to it, and a probe on its buffer. */
+async function startRig(t: TestContext, label: string) {
   const kafka = await startKafka();
   t.after(() => kafka.close());
-  const { topic, dlqTopic } = uniqueTopics('outage');
+  const { topic, dlqTopic } = uniqueTopics(label);
   await kafka.createTopics([topic, dlqTopic], 3);
-
   const gw = new GatewayProcess({ config: { kafka: kafkaConfig(kafka.brokers, topic, dlqTopic) } });
   t.after(() => gw.close());
   await gw.start();
   await gw.waitForEvent('kafka_up', 30_000);
   const probe = new BufferProbe(gw.dbPath);
   t.after(() => probe.close());
+  return { kafka, topic, dlqTopic, gw, probe };
+}
+
+test('broker stopped for 60 s under 1,000 msg/s: ingest continues to disk, backlog drains, nothing lost or reordered', { timeout: 240_000 }, async (t) => {
+  const testStart = Date.now();
+  const { kafka, topic, dlqTopic, gw, probe } = await startRig(t, 'outage');
 
   // Devices publish at a fixed rate for the whole test; the cap is a safety net, the test stops
   // them once the backlog has drained.
@@ -173,17 +178,7 @@ test('broker stopped for 60 s under 1,000 msg/s: ingest continues to disk, backl
 
 test('broker SIGKILLed and restarted at once under load: transparent to devices, no loss, order kept', { timeout: 120_000 }, async (t) => {
   const testStart = Date.now();
-  const kafka = await startKafka();
-  t.after(() => kafka.close());
-  const { topic, dlqTopic } = uniqueTopics('bounce');
-  await kafka.createTopics([topic, dlqTopic], 3);
-
-  const gw = new GatewayProcess({ config: { kafka: kafkaConfig(kafka.brokers, topic, dlqTopic) } });
-  t.after(() => gw.close());
-  await gw.start();
-  await gw.waitForEvent('kafka_up', 30_000);
-  const probe = new BufferProbe(gw.dbPath);
-  t.after(() => probe.close());
+  const { kafka, topic, dlqTopic, gw, probe } = await startRig(t, 'bounce');
 
   const stopDevices = new AbortController();
   const simDone = runSimulation(
