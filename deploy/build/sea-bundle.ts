@@ -10,7 +10,9 @@
  * - better-sqlite3 finds its default addon through the `bindings` package, which searches
  *   node_modules: `bindings` is replaced by a module that loads the embedded addon
  *   (gateway/src/lib/native-sqlite.ts), so every `new Database()` works, with or without
- *   `nativeBinding`.
+ *   `nativeBinding`;
+ * - @platformatic/wasm-utils reads its .wasm file next to itself: its `bundled` entry, with the
+ *   module inlined, is used instead.
  */
 import { build, type Plugin } from 'esbuild';
 import { join } from 'node:path';
@@ -61,6 +63,7 @@ module.exports = function bindings(name) {
     format: 'cjs',
     banner: { js: banner },
     define: { 'import.meta.url': IMPORT_META_URL },
+    alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
     plugins: [embeddedBindings],
     legalComments: 'inline',
     logLevel: 'silent',

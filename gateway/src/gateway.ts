@@ -194,5 +194,7 @@ function statsLine(s: GatewayStatus): Record<string, unknown> {
     sendErrors: s.forward.sendErrorsTotal,
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
+    heapTotalBytes: mem.heapTotal,
+    externalBytes: mem.external,
   };
 }

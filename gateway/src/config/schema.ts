@@ -82,7 +82,7 @@ export const configSchema = z.strictObject({
       batchMaxBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Most payload bytes in one Kafka send'),
       lingerMs: durationMs('Wait for more records before a partial batch is sent').default(5),
       connectionTimeoutMs: durationMs('TCP connect timeout to a broker').default(5000),
-      requestTimeoutMs: durationMs('Time Kafka has to answer one produce attempt; a send makes two attempts before the pump backs off and retries').default(30_000),
+      requestTimeoutMs: durationMs('Time Kafka has to answer one produce request; after a timeout the pump backs off and sends again').default(30_000),
       retryInitialMs: durationMs('First retry delay after a failed send').min(10).default(200),
       retryMaxMs: durationMs('Cap on the jittered exponential retry delay').default(30_000),
       allowAutoTopicCreation: z.boolean().default(false).describe('Let the broker create missing topics (needs auto.create.topics.enable)'),

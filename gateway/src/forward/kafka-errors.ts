@@ -1,40 +1,66 @@
 /**
- * Maps kafkajs errors onto the gateway catalog. Only a rejection of the records themselves is
- * permanent (the pump then isolates and dead-letters the offending record); everything else
- * (connection loss, timeouts, leader changes, missing topic, auth) is retried without loss.
+ * Maps Kafka client errors (@platformatic/kafka) onto the gateway catalog. Only a rejection of the
+ * records themselves is permanent (the pump then isolates and dead-letters the offending record);
+ * everything else (connection loss, timeouts, leader changes, missing topic, auth) is retried
+ * without loss.
+ *
+ * The client reports a failed send as a tree: MultipleErrors/ResponseError hold `errors`, any
+ * error may hold a `cause`, and a broker's per-partition answer is a ProtocolError whose `apiId`
+ * is Kafka's error name (MESSAGE_TOO_LARGE, UNKNOWN_TOPIC_OR_PARTITION, ...). The tree is
+ * flattened and the most telling leaf decides.
  */
 import { gatewayError, type GatewayError } from '../errors.js';
 
+const AUTH = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 const RECORD_REJECTIONS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
 const TOPIC_MISSING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']);
 
-interface KafkaJsLikeError {
+interface ClientErrorLike {
   name?: string;
-  type?: string;
+  code?: string;
+  apiId?: string;
   message?: string;
-  originalError?: KafkaJsLikeError;
-  errors?: KafkaJsLikeError[];
+  serverErrorMessage?: string | null;
+  cause?: unknown;
+  errors?: unknown[];
 }
 
-/** The innermost kafkajs error (retriers wrap the real cause). */
-function rootOf(err: KafkaJsLikeError): KafkaJsLikeError {
-  let e = err;
-  for (let i = 0; i < 8 && e.originalError; i++) e = e.originalError;
-  if (e.errors && e.errors.length > 0) return rootOf(e.errors[0]!);
-  return e;
+/** Every error in the tree, depth first, parents before children; cycles and depth are bounded. */
+function flatten(err: unknown): ClientErrorLike[] {
+  const out: ClientErrorLike[] = [];
+  const seen = new Set<unknown>();
+  const walk = (e: unknown, depth: number): void => {
+    if (e === null || typeof e !== 'object' || seen.has(e) || depth > 8 || out.length > 64) return;
+    seen.add(e);
+    const c = e as ClientErrorLike;
+    out.push(c);
+    if (Array.isArray(c.errors)) for (const inner of c.errors) walk(inner, depth + 1);
+    walk(c.cause, depth + 1);
+  };
+  walk(err, 0);
+  return out;
+}
+
+function describe(e: ClientErrorLike | undefined, fallback: unknown): string {
+  if (!e) return String(fallback);
+  const kind = e.apiId ?? e.code ?? e.name ?? 'Error';
+  const server = e.serverErrorMessage ? ` (${e.serverErrorMessage})` : '';
+  return `${kind}: ${e.message ?? String(fallback)}${server}`;
 }
 
 export function classifyKafkaError(err: unknown, during: 'connect' | 'send'): GatewayError {
-  const root = rootOf((err ?? {}) as KafkaJsLikeError);
-  const type = root.type ?? '';
-  const reason = `${root.name ?? 'Error'}${type ? ` ${type}` : ''}: ${root.message ?? String(err)}`;
-  const details = { kafkaType: type || undefined, kafkaError: root.name };
-  if (root.name === 'KafkaJSSASLAuthenticationError' || /SASL|AUTHENTICATION_FAILED|AUTHORIZATION_FAILED/.test(type) || /SASL .*authentication failed/i.test(root.message ?? '')) {
-    return gatewayError('GW_ERR_FORWARD_AUTH', reason, { cause: err, details });
-  }
-  if (RECORD_REJECTIONS.has(type)) return gatewayError('GW_ERR_FORWARD_REJECTED', reason, { cause: err, details });
-  if (TOPIC_MISSING.has(type) || /does not host this topic-partition|unknown topic/i.test(root.message ?? '')) {
-    return gatewayError('GW_ERR_FORWARD_TOPIC_MISSING', reason, { cause: err, details });
-  }
-  return gatewayError(during === 'connect' ? 'GW_ERR_FORWARD_CONNECT' : 'GW_ERR_FORWARD_SEND', reason, { cause: err, details });
+  const all = flatten(err);
+  const pick = (test: (e: ClientErrorLike) => boolean): ClientErrorLike | undefined => all.find(test);
+  const make = (code: Parameters<typeof gatewayError>[0], leaf: ClientErrorLike | undefined): GatewayError =>
+    gatewayError(code, describe(leaf, err), { cause: err, details: { kafkaType: leaf?.apiId, kafkaError: leaf?.code ?? leaf?.name } });
+
+  const auth = pick((e) => e.code === 'PLT_KFK_AUTHENTICATION' || (e.apiId !== undefined && AUTH.has(e.apiId)));
+  if (auth) return make('GW_ERR_FORWARD_AUTH', auth);
+  const rejected = pick((e) => e.apiId !== undefined && RECORD_REJECTIONS.has(e.apiId));
+  if (rejected) return make('GW_ERR_FORWARD_REJECTED', rejected);
+  // A metadata answer without the topic comes back as UserError "Unknown topic <name>." (no code).
+  const missing = pick((e) => (e.apiId !== undefined && TOPIC_MISSING.has(e.apiId)) || (e.code === 'PLT_KFK_USER' && /^Unknown topic /.test(e.message ?? '')));
+  if (missing) return make('GW_ERR_FORWARD_TOPIC_MISSING', missing);
+  // The innermost error says most (a timeout or ECONNREFUSED under "Producing messages failed").
+  return make(during === 'connect' ? 'GW_ERR_FORWARD_CONNECT' : 'GW_ERR_FORWARD_SEND', all.at(-1));
 }
