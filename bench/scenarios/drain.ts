@@ -95,7 +95,7 @@ export async function run(args: { rows: number }): Promise<void> {
     const gw = await runGatewayDrain(args.rows, kafka);
     const pp = await runProducerPerformance(kafka, args.rows, gw.recordSize);
     writeResult('drain', `Drain: ${args.rows.toLocaleString('en')} buffered rows -> Kafka, beside Kafka's ProducerPerformance`, [
-      { producer: 'edge-gateway drain (SQLite -> Avro -> kafkajs)', 'rows/s': fmt(gw.rowsPerSec), 'ratio vs ProducerPerformance': fmt(gw.rowsPerSec / pp.rowsPerSec, 2), seconds: fmt(gw.seconds, 1) },
+      { producer: 'edge-gateway drain (SQLite -> Avro -> @platformatic/kafka)', 'rows/s': fmt(gw.rowsPerSec), 'ratio vs ProducerPerformance': fmt(gw.rowsPerSec / pp.rowsPerSec, 2), seconds: fmt(gw.seconds, 1) },
       { producer: 'Kafka ProducerPerformance (Java)', 'rows/s': fmt(pp.rowsPerSec), 'ratio vs ProducerPerformance': '1.00', seconds: fmt(args.rows / pp.rowsPerSec, 1) },
     ], { rows: args.rows, gateway: gw, producerPerformance: pp }, [
       `record size ${gw.recordSize} bytes (the Avro envelope of a 200-byte telemetry payload); acks=all, gzip, idempotent, same single-node broker, 6 partitions`,
