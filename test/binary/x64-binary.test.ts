@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../deploy/build/binary-targets.js';
+import { SEA_EXEC_ARGV } from '../../deploy/build/sea-inject.js';
 import { sharedKafka } from '../kafka/shared-kafka.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { uniqueTopics } from '../support/topics.js';
@@ -54,6 +55,7 @@ test('starts, listens, idles and exits 0 on SIGTERM (start-to-listening and idle
   const rss = rssMiB(gw.pid!);
   const starting = await gw.waitForEvent('starting');
   assert.match(String(starting['node']), /^v24\./, 'the embedded Node 24 runs the gateway');
+  assert.deepEqual(starting['execArgv'], [...SEA_EXEC_ARGV], 'the flags baked into the executable are in effect');
   assert.equal(await gw.stop(), 0, 'graceful shutdown exits 0');
   assert.ok(gw.logs.some((l) => l.event === 'shutdown_complete'));
   t.diagnostic(`x64 native: spawn -> mqtt_listening ${listeningMs.toFixed(0)} ms; idle VmRSS ${rss.toFixed(1)} MiB (Kafka connected, no devices)`);

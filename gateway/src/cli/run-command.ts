@@ -34,7 +34,7 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
   const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding() });
-  logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version }, 'edge-gateway starting');
+  logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version, execArgv: process.execArgv }, 'edge-gateway starting');
   await gateway.start();
 
   return new Promise<number>((resolve) => {
