@@ -77,6 +77,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   const committer = new GroupCommitter(buffer, {
     maxRecords: config.buffer.commitMaxRecords,
     lingerMs: config.buffer.commitLingerMs,
+    releaseSlice: config.buffer.ackSliceRecords,
     overflowPolicy: config.buffer.overflowPolicy,
     flow,
     onCommit: (n, evicted) => {

@@ -67,6 +67,12 @@ export const configSchema = z.strictObject({
       dropLogMaxRows: z.number().int().nonnegative().default(1_000_000).describe('Rows kept in the drop log (deliberate drops the auditor can match)'),
       commitMaxRecords: z.number().int().positive().default(4096).describe('Most publishes sharing one SQLite transaction (group commit)'),
       commitLingerMs: durationMs('Longest a publish waits for its group commit').default(2),
+      ackSliceRecords: z
+        .number()
+        .int()
+        .positive()
+        .default(128)
+        .describe('Most acknowledgements of a commit released per event-loop turn; smaller keeps new connections and timers served while devices publish flat out, larger gives a little more peak ingest'),
       deadLetterMaxRows: z.number().int().nonnegative().default(100_000).describe('Rows kept in the local dead-letter table (oldest removed first)'),
     })
     .prefault({})

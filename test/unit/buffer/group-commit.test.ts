@@ -363,3 +363,58 @@ test(
     assert.deepEqual(stored(b), ['outer', 'inner']);
   },
 );
+
+test('a group larger than releaseSlice is released a slice per event-loop turn, in order, all after the commit', async (t) => {
+  const { b, c } = rig(t, { maxRecords: 1000, releaseSlice: 10 });
+  const order: number[] = [];
+  const turnOf: number[] = [];
+  let turn = 0;
+  const done: Promise<unknown>[] = [];
+  for (let i = 0; i < 35; i++) {
+    done.push(
+      submitP(c, rec(String(i)), () => {
+        order.push(i);
+        turnOf.push(turn);
+        assert.ok(stored(b).includes(String(i)), `${i} acknowledged before its commit`);
+      }),
+    );
+  }
+  c.flush();
+  assert.equal(order.length, 10, 'the first slice is released at once');
+  assert.equal(c.releasePending, 25);
+  while (order.length < 35) {
+    turn++;
+    await tick();
+  }
+  await Promise.all(done);
+  assert.deepEqual(order, Array.from({ length: 35 }, (_, i) => i), 'submission order across slices');
+  assert.equal(b.appends.length, 1, 'one commit; only the release is spread');
+  assert.deepEqual([...new Set(turnOf)].length, 4, 'four slices (10 + 10 + 10 + 5), each in its own turn');
+  assert.equal(c.releasePending, 0);
+});
+
+test('a group committed while an earlier one is still being released waits behind it (order kept), slabs not reused', async (t) => {
+  const { b, c } = rig(t, { maxRecords: 1000, releaseSlice: 4 });
+  const order: string[] = [];
+  const done: Promise<unknown>[] = [];
+  for (let i = 0; i < 9; i++) done.push(submitP(c, rec(`a${i}`), () => order.push(`a${i}`)));
+  c.flush(); // a0..a3 released now, a4..a8 queued
+  for (let i = 0; i < 6; i++) done.push(submitP(c, rec(`b${i}`), () => order.push(`b${i}`)));
+  c.flush(); // committed at once; its commit releases one more slice, still from group a
+  assert.deepEqual(order, ['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']);
+  await Promise.all(done);
+  assert.deepEqual(order, [...Array.from({ length: 9 }, (_, i) => `a${i}`), ...Array.from({ length: 6 }, (_, i) => `b${i}`)]);
+  assert.deepEqual(stored(b), order);
+  assert.equal(b.appends.length, 2);
+});
+
+test('shutdown (releaseDelayed) releases every queued slice at once: their rows are committed', (t) => {
+  const { c } = rig(t, { maxRecords: 1000, releaseSlice: 3 });
+  let called = 0;
+  for (let i = 0; i < 10; i++) c.submit(rec(String(i)), () => called++);
+  c.flush();
+  assert.equal(called, 3);
+  c.releaseDelayed();
+  assert.equal(called, 10);
+  assert.equal(c.releasePending, 0);
+});
