@@ -1,6 +1,9 @@
 /**
  * Reads a telemetry topic (and its dead-letter topic) back from Kafka, decodes every
  * single-object Avro record by its fingerprint, and feeds the audit ledger.
+ *
+ * It reads with kafkajs on purpose: the gateway writes with @platformatic/kafka, so the check
+ * does not share a client (its framing, partitioner or decoding) with what it checks.
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
