@@ -6,17 +6,18 @@
 import { fmt, writeResult, type Row } from '../lib/report.js';
 import { runE2eOnce } from './e2e.js';
 import { runGatewayDrain } from './drain.js';
+import { withGatewayCmd } from '../lib/gateway-builds.js';
 
 export async function run(args: { baseline: string; label: string; duration: string; rows: number }): Promise<void> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
   const builds: Array<[string, string | undefined]> = [[`baseline (${args.label})`, args.baseline], ['current', undefined]];
   for (const [name, cmd] of builds) {
-    if (cmd) process.env['EG_TEST_GATEWAY_CMD'] = cmd;
-    else delete process.env['EG_TEST_GATEWAY_CMD'];
-    const e2e = await runE2eOnce({ name: 'cmp', devices: 100, ratePerDevice: 0, duration: args.duration });
-    const e2e5k = await runE2eOnce({ name: 'cmp5k', devices: 100, ratePerDevice: 50, duration: args.duration });
-    const drain = await runGatewayDrain(args.rows);
+    const { e2e, e2e5k, drain } = await withGatewayCmd(cmd, async () => ({
+      e2e: await runE2eOnce({ name: 'cmp', devices: 100, ratePerDevice: 0, duration: args.duration }),
+      e2e5k: await runE2eOnce({ name: 'cmp5k', devices: 100, ratePerDevice: 50, duration: args.duration }),
+      drain: await runGatewayDrain(args.rows),
+    }));
     data[name] = { e2e, e2e5k, drain };
     rows.push({
       gateway: name,
@@ -27,7 +28,6 @@ export async function run(args: { baseline: string; label: string; duration: str
       [`drain ${args.rows.toLocaleString('en')} rows/s`]: fmt(drain.rowsPerSec),
     });
   }
-  delete process.env['EG_TEST_GATEWAY_CMD'];
   writeResult(`compare-${args.label.replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 40)}`, `Before/after: ${args.label} vs current, same machine, one run`, rows, data, [
     `e2e: 100 devices, ${args.duration}, 200-byte payloads, fresh Kafka per load (warm-up: records published in its first 5 s left out); drain: pre-filled buffer, fresh Kafka`,
   ]);

@@ -2,18 +2,14 @@
  * Connections: gateway RSS and V8 heap with N idle devices connected, and RSS under load
  * (the same devices publishing). Memory from the gateway's own periodic `stats` log line.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
+import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
 import { runSimProcess } from '../lib/sim-process.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
 
 const MiB = 1024 * 1024;
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-async function measure(gatewayCmd: string | undefined, devices: number, rate: number, duration: string): Promise<{ rss: number; heap: number; clients: number; msgsPerSec: number }> {
-  if (gatewayCmd) process.env['EG_TEST_GATEWAY_CMD'] = gatewayCmd;
-  else delete process.env['EG_TEST_GATEWAY_CMD'];
+async function measure(devices: number, rate: number, duration: string): Promise<{ rss: number; heap: number; clients: number; msgsPerSec: number }> {
   const gw = new GatewayProcess({ config: { log: { level: 'info', statsIntervalSecs: 1 }, kafka: { brokers: ['127.0.0.1:1'] } } });
   try {
     await gw.start();
@@ -26,20 +22,17 @@ async function measure(gatewayCmd: string | undefined, devices: number, rate: nu
     return { rss, heap, clients, msgsPerSec: sim.msgsPerSec };
   } finally {
     await gw.close();
-    delete process.env['EG_TEST_GATEWAY_CMD'];
   }
 }
 
 export async function run(args: { devices: number[] }): Promise<void> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
-  // The shipped single executable (Node 24) when it is built, beside the Node running this bench.
-  const builds: Array<[string, string | undefined]> = [[`node ${process.version} build/`, process.env['EG_TEST_GATEWAY_CMD']]];
-  const x64 = `${root}dist/edge-gateway-linux-x64`;
-  if (process.arch === 'x64' && existsSync(x64) && !process.env['EG_TEST_GATEWAY_CMD']) builds.push(['single executable, x64', x64]);
+  // The shipped single executable (Node 24) when it is built natively here.
+  const builds: Array<[string, string | undefined]> = [[`node ${process.version} build/`, undefined], ...builtExecutables().filter(([name]) => name.includes('native'))];
   for (const [build, cmd] of builds) for (const devices of args.devices) {
-    const idle = await measure(cmd, devices, 0.01, '25s');
-    const busy = await measure(cmd, devices, Math.max(0.5, 10_000 / devices), '25s');
+    const idle = await withGatewayCmd(cmd, () => measure(devices, 0.01, '25s'));
+    const busy = await withGatewayCmd(cmd, () => measure(devices, Math.max(0.5, 10_000 / devices), '25s'));
     data[`${build} devices_${devices}`] = { idle, busy };
     rows.push({
       gateway: build,

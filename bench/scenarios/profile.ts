@@ -10,18 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { summarizeProfile } from '../lib/cpu-profile.js';
 import { fmt, writeResult } from '../lib/report.js';
 import { runE2eOnce } from './e2e.js';
+import { withGatewayCmd } from '../lib/gateway-builds.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function run(args: { duration: string }): Promise<void> {
   const profDir = mkdtempSync(join(tmpdir(), 'eg-prof-'));
-  process.env['EG_TEST_GATEWAY_CMD'] = `${process.execPath} --cpu-prof --cpu-prof-dir=${profDir} ${join(root, 'build/gateway/src/main.js')}`;
-  let e2e;
-  try {
-    e2e = await runE2eOnce({ name: 'profile', devices: 100, ratePerDevice: 0, duration: args.duration });
-  } finally {
-    delete process.env['EG_TEST_GATEWAY_CMD'];
-  }
+  const profiled = `${process.execPath} --cpu-prof --cpu-prof-dir=${profDir} ${join(root, 'build/gateway/src/main.js')}`;
+  const e2e = await withGatewayCmd(profiled, () => runE2eOnce({ name: 'profile', devices: 100, ratePerDevice: 0, duration: args.duration }));
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written (the gateway must exit gracefully)');
   const keep = join(root, 'bench/results/tmp');
