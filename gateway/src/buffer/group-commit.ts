@@ -222,13 +222,9 @@ export class GroupCommitter {
         const g = this.releasing[0]!;
         const end = Math.min(g.n, g.next + budget);
         budget -= end - g.next;
-        for (let i = g.next; i < end; i++) {
-          const cb = g.callbacks[i]!;
-          g.callbacks[i] = undefined as unknown as CommitCallback;
-          g.records[i] = undefined as unknown as IngestRecord;
-          g.next = i + 1;
-          cb(g.error);
-        }
+        const from = g.next;
+        g.next = end; // claimed before the callbacks run
+        callRange(g.records, g.callbacks, from, end, g.error);
         if (g.next >= g.n) this.releasing.shift();
       }
     } finally {
@@ -247,12 +243,7 @@ export class GroupCommitter {
   private runCallbacks(records: IngestRecord[], callbacks: CommitCallback[], n: number, error: GatewayError | null): void {
     this.flushing = true;
     try {
-      for (let i = 0; i < n; i++) {
-        const cb = callbacks[i]!;
-        callbacks[i] = undefined as unknown as CommitCallback;
-        records[i] = undefined as unknown as IngestRecord;
-        cb(error);
-      }
+      callRange(records, callbacks, 0, n, error);
     } finally {
       this.flushing = false;
     }
@@ -284,3 +275,12 @@ export class GroupCommitter {
   }
 }
 
+/** Runs callbacks[from..to) in order, clearing each slot (and its record) before the call. */
+function callRange(records: IngestRecord[], callbacks: CommitCallback[], from: number, to: number, error: GatewayError | null): void {
+  for (let i = from; i < to; i++) {
+    const cb = callbacks[i]!;
+    callbacks[i] = undefined as unknown as CommitCallback;
+    records[i] = undefined as unknown as IngestRecord;
+    cb(error);
+  }
+}

@@ -124,12 +124,9 @@ export class KafkaSink implements TelemetrySink {
   async send(messages: readonly OutMessage[]): Promise<void> {
     if (!this.producer || !this.connected) await this.connect();
     const producer = this.producer!;
-    const records: OutRecord[] = new Array<OutRecord>(messages.length);
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      records[i] = m.headers ? { topic: m.topic, key: m.key, value: m.value, headers: m.headers } : { topic: m.topic, key: m.key, value: m.value };
-    }
     try {
+      // An OutMessage already is a record the client takes (it reads them, never changes them).
+      const records: OutRecord[] = Array.from(messages);
       await producer.send({ messages: records });
     } catch (err) {
       const e = classifyKafkaError(err, 'send');
