@@ -125,7 +125,7 @@ export class ForwardPump {
         current = this.prepare(lease);
       }
       const delivering = this.deliver(current, true);
-      // While this lease is on the wire (gzip runs off-thread, Kafka is a network hop): delete
+      // While this lease is on the wire (waiting on a network hop and the broker): delete
       // the previous, already acknowledged lease and encode the next one. Still one send in
       // flight, so order holds; only SQLite and CPU work overlap the wait.
       ahead = await this.whileInFlight(delivering);
