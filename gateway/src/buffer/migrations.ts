@@ -35,6 +35,24 @@ const MIGRATIONS: readonly string[] = [
      payload_head BLOB    NOT NULL,
      dropped_at   INTEGER NOT NULL
    );`,
+  // v2: per-device MQTT credentials (username = device id; password stored only as a scrypt hash,
+  // "scrypt$<logN>$<r>$<p>$<salt b64>$<key b64>"), and the crash guard: the range of buffer rows in
+  // flight when the process died of an uncaught exception, with how many consecutive crashes saw
+  // it, so a row that crashes the gateway is dead-lettered instead of crash-looping it.
+  `CREATE TABLE device_credentials (
+     device_id   TEXT    PRIMARY KEY,
+     secret_hash TEXT    NOT NULL,
+     created_at  INTEGER NOT NULL,
+     rotated_at  INTEGER
+   );
+   CREATE TABLE crash_guard (
+     id          INTEGER PRIMARY KEY CHECK (id = 1),
+     first_seq   INTEGER NOT NULL,
+     last_seq    INTEGER NOT NULL,
+     crashes     INTEGER NOT NULL,
+     last_code   TEXT    NOT NULL,
+     updated_at  INTEGER NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
