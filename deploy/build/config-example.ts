@@ -40,6 +40,12 @@ const COMPUTED_DEFAULTS: Readonly<Record<string, string>> = {
   gatewayId: '<hostname>',
 };
 
+/** Optional keys without a schema default: shown commented out with this value instead of a type. */
+const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
+  'mqtt.host': '127.0.0.1',
+  'mqtt.port': '1883',
+};
+
 const WIDTH = 100;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -84,7 +90,7 @@ function renderKey(key: string, node: JsonSchema, path: string[], depth: number,
   }
   const value = dotted in DEPLOY_VALUES ? DEPLOY_VALUES[dotted] : hasDefault ? node.default : undefined;
   if (computed !== undefined || value === undefined) {
-    out.push(`${prefix}${key}: ${computed ?? placeholder(node)}`);
+    out.push(`${prefix}${key}: ${computed ?? EXAMPLE_VALUES[dotted] ?? placeholder(node)}`);
     return;
   }
   if (Array.isArray(value) && value.length > 0) {
@@ -107,12 +113,19 @@ function docLines(node: JsonSchema, dotted: string): string[] {
   if (factLine) lines.push(...wrap(factLine));
   if (node.type === 'array' && node.items?.properties) {
     lines.push('Each item:');
-    for (const [k, item] of Object.entries(node.items.properties)) {
-      const req = (node.items.required ?? []).includes(k) ? 'required' : 'optional';
-      lines.push(...wrap(`${k} (${req}${constraint(item) ? `, ${constraint(item)}` : ''}): ${item.description ?? ''}`.replace(/: $/, ''), '  '));
-    }
+    itemLines(node.items, '  ', lines);
   }
   return lines;
+}
+
+/** One line per field of an array item, nested objects (a listener's `tls`) indented below it. */
+function itemLines(item: JsonSchema, lead: string, lines: string[]): void {
+  for (const [k, field] of Object.entries(item.properties ?? {})) {
+    const req = (item.required ?? []).includes(k) ? 'required' : 'optional';
+    const facts = [req, constraint(field), field.default !== undefined && typeof field.default !== 'object' ? `default ${String(field.default)}` : ''].filter((f) => f !== '');
+    lines.push(...wrap(`${k} (${facts.join(', ')}): ${field.description ?? ''}`.replace(/: $/, ''), lead));
+    if (field.type === 'object' && field.properties) itemLines(field, `${lead}  `, lines);
+  }
 }
 
 function constraint(node: JsonSchema): string {

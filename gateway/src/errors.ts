@@ -8,6 +8,8 @@ export const ErrorCatalog = {
   GW_ERR_CONFIG_READ: { canRetry: false, message: 'configuration file cannot be read' },
   GW_ERR_CONFIG_PARSE: { canRetry: false, message: 'configuration file is not valid YAML/JSON' },
   GW_ERR_INGEST_LISTEN: { canRetry: false, message: 'MQTT listener cannot bind' },
+  GW_ERR_INGEST_TLS: { canRetry: false, message: 'TLS certificate files cannot be loaded' },
+  GW_ERR_INGEST_NOT_AUTHORIZED: { canRetry: false, message: 'publish denied by the ACL' },
   GW_ERR_INGEST_TOPIC_UNROUTED: { canRetry: false, message: 'publish topic matches no route' },
   GW_ERR_INGEST_IDENTITY: { canRetry: false, message: 'device published under another identity' },
   GW_ERR_INGEST_PAYLOAD_TOO_LARGE: { canRetry: false, message: 'payload exceeds the route limit' },

@@ -12,7 +12,12 @@ import { createAvroEncoder } from './encode/avro-encoder.js';
 import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
 import { createPublishGate, type IngestCounters } from './ingest/publish-gate.js';
-import { createMqttListener, type MqttListener } from './ingest/mqtt-listener.js';
+import { createMqttListener, listenerOf, type MqttListener, type SubscribeCounters } from './ingest/mqtt-listener.js';
+import { createAcl } from './ingest/acl.js';
+import { createAuthenticator, type AuthCounters, type CredentialVerifier, type LoginThrottle } from './ingest/authenticate.js';
+import { allowsAnonymous, isLoopbackHost } from './config/mqtt-listener-schema.js';
+import { effectiveListeners } from './config/mqtt-schema.js';
+import { createLogLimiter } from './lib/log-limiter.js';
 import type { Logger } from './lib/logger.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
@@ -20,8 +25,8 @@ import type { TelemetrySink } from './forward/sink.js';
 
 export interface GatewayStatus {
   gatewayId: string;
-  mqtt: { host: string; port: number; connectedClients: number };
-  ingest: IngestCounters;
+  mqtt: { host: string; port: number; listeners: Array<{ host: string; port: number; tls: boolean; anonymous: boolean }>; connectedClients: number };
+  ingest: IngestCounters & { auth: AuthCounters; subscribe: SubscribeCounters };
   buffer: BufferStats & { oldestAgeMs: number | null };
   flow: { state: FlowState; heldRecords: number; delayedAckGroups: number; maxSizeBytes: number; lastCommitError: { code: string; message: string; at: number } | null };
   forward: PumpStats;
@@ -30,6 +35,8 @@ export interface GatewayStatus {
 export interface Gateway {
   start(): Promise<{ host: string; port: number }>;
   status(): GatewayStatus;
+  /** Re-reads the TLS listeners' certificate files (SIGHUP); established connections stay. */
+  reloadTls(): Array<{ index: number; ok: boolean; error?: string }>;
   /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs`, close the DB. */
   close(opts?: { forwardGraceMs?: number }): Promise<void>;
 }
@@ -40,7 +47,13 @@ export interface GatewayDeps {
   sqliteNativeBinding?: string | undefined;
   /** Replace the Kafka sink (unit tests only; integration tests use real Kafka). */
   sink?: TelemetrySink;
+  /** Device credentials (username = device id); without one, only anonymous and certificate logins. */
+  credentials?: CredentialVerifier;
+  loginThrottle?: LoginThrottle;
 }
+
+const NO_CREDENTIALS: CredentialVerifier = { verify: async () => 'unknown', has: () => false };
+const NO_THROTTLE: LoginThrottle = { delayMs: () => 0, recordFailure: () => undefined, recordSuccess: () => undefined };
 
 export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps): Gateway {
   const log = deps.logger;
@@ -90,21 +103,37 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     },
   });
   const expiry = createExpiryTimer(buffer, config.buffer.maxAgeSecs, log, () => flow.update(buffer.stats().bytes, false));
+  const warnLimited = createLogLimiter(log);
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
-    requireClientIdMatch: true,
+    unrouted: config.mqtt.unrouted,
     committer,
     logger: log,
+    warnLimited,
   });
-  const listener: MqttListener = createMqttListener({
-    host: config.mqtt.host,
-    port: config.mqtt.port,
+  const listeners = effectiveListeners(config.mqtt);
+  let listener: MqttListener | null = null;
+  const auth = createAuthenticator({
+    acl: createAcl({ rules: config.mqtt.acl, sysTopics: config.mqtt.sysTopics }),
+    credentials: deps.credentials ?? NO_CREDENTIALS,
+    throttle: deps.loginThrottle ?? NO_THROTTLE,
+    listenerOf,
+    sentEmptyClientId: (client) => listener?.sentEmptyClientId(client) ?? false,
+    maxPendingLogins: 256,
+    logger: log,
+    warnLimited,
+  });
+  listener = createMqttListener({
+    listeners,
     connectTimeoutMs: config.mqtt.connectTimeoutMs,
     maxClientIdLength: 128,
+    authenticate: auth.authenticate,
     authorizePublish: gate.authorizePublish,
     logger: log,
+    warnLimited,
   });
+  const mqtt: MqttListener = listener;
   pump = createForwardPump({
     buffer,
     encoder,
@@ -121,7 +150,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       committer.kick();
     },
   });
-  let address = { host: config.mqtt.host, port: config.mqtt.port };
+  let address = { host: listeners[0]!.host, port: listeners[0]!.port };
   let closing: Promise<void> | null = null;
   let statsTimer: NodeJS.Timeout | null = null;
 
@@ -129,9 +158,18 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     async start() {
       const st = buffer.stats();
       log.info({ event: 'buffer_open', path: config.buffer.path, synchronous: config.buffer.synchronous, bufferedRows: st.rows, bufferedBytes: st.bytes }, 'buffer opened');
-      const addr = await listener.start();
-      address = { host: addr.address, port: addr.port };
-      log.info({ event: 'mqtt_listening', host: addr.address, port: addr.port, routes: config.mqtt.routes.map((r) => r.topic) }, `MQTT listening on ${addr.address}:${addr.port}`);
+      const bound = await mqtt.start();
+      address = { host: bound[0]!.host, port: bound[0]!.port };
+      for (const b of bound) {
+        const anonymous = allowsAnonymous(b.config);
+        log.info(
+          { event: 'mqtt_listening', host: b.host, port: b.port, tls: b.tls, clientCert: b.config.tls?.clientCert ?? 'none', anonymous, routes: config.mqtt.routes.map((r) => r.topic) },
+          `MQTT listening on ${b.host}:${b.port}${b.tls ? ' (TLS)' : ''}`,
+        );
+        if (anonymous && !isLoopbackHost(b.config.host)) {
+          log.warn({ event: 'anonymous_listener', host: b.host, port: b.port }, 'anonymous clients allowed on a non-loopback listener: anyone who reaches this port can connect');
+        }
+      }
       log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic }, 'forwarding to Kafka');
       pump!.start();
       expiry.start();
@@ -143,23 +181,35 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     status() {
       return {
         gatewayId: config.gatewayId,
-        mqtt: { ...address, connectedClients: listener.connectedClients },
-        ingest: gate.counters,
+        mqtt: {
+          ...address,
+          listeners: mqtt.addresses.map((b) => ({ host: b.host, port: b.port, tls: b.tls, anonymous: allowsAnonymous(b.config) })),
+          connectedClients: mqtt.connectedClients,
+        },
+        ingest: { ...gate.counters, auth: auth.counters, subscribe: mqtt.subscribeCounters },
         buffer: withAge(buffer.stats()),
         flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: config.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
       };
     },
+    reloadTls() {
+      const results = mqtt.reloadTls();
+      for (const r of results) {
+        if (r.ok) log.info({ event: 'tls_reloaded', listener: r.index }, 'TLS certificates reloaded');
+        else log.error({ event: 'tls_reload_failed', listener: r.index, reason: r.error }, 'TLS reload failed; keeping the previous certificates');
+      }
+      return results;
+    },
     close(opts) {
       closing ??= (async () => {
         log.info({ event: 'shutdown_begin' }, 'shutting down');
         if (statsTimer) clearInterval(statsTimer);
-        listener.stopAccepting();
+        mqtt.stopAccepting();
         // Commit what devices already sent and release delayed acks, so they go out before the
         // sockets are ended (end() flushes queued writes).
         committer.flush();
         committer.releaseDelayed();
-        await listener.close();
+        await mqtt.close();
         committer.flush();
         committer.close();
         expiry.close();

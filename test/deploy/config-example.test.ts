@@ -69,7 +69,8 @@ test('uncommenting every optional key (gatewayId, kafka.sasl) still validates', 
   const text = lines
     .map((line) => {
       const m = /^(\s*)# ([A-Za-z]+):(.*)$/.exec(line);
-      if (!m || !names.has(m[2]!)) return line;
+      // `listeners` replaces host/port (they are exclusive; test/unit/config covers it).
+      if (!m || !names.has(m[2]!) || m[2] === 'listeners') return line;
       uncommented++;
       return `${m[1]}${m[2]}:${m[3]}`;
     })

@@ -64,5 +64,10 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP: re-read TLS certificate files (renewed certificates) without dropping connections.
+    process.on('SIGHUP', () => {
+      logger.info({ event: 'signal', signal: 'SIGHUP' }, 'reloading TLS certificates');
+      gateway.reloadTls();
+    });
   });
 }

@@ -1,5 +1,7 @@
 /** The `mqtt` section: listeners, routes, identity and limits of the embedded broker. */
 import { z } from 'zod';
+import { aclRuleSchema, DEFAULT_ACL } from './acl-schema.js';
+import { listenerSchema, type ListenerConfig } from './mqtt-listener-schema.js';
 import { durationMs, ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
 
 export const routeSchema = z.strictObject({
@@ -20,17 +22,34 @@ export const routeSchema = z.strictObject({
 
 export const mqttSchema = z
   .strictObject({
-    host: z.string().min(1).default('0.0.0.0').describe('Address the MQTT listener binds'),
-    port: z.number().int().min(0).max(65535).default(1883).describe('MQTT TCP port (0 = any free port)'),
+    host: z.string().min(1).optional().describe('Shorthand for one plain TCP listener when `listeners` is not set (default 127.0.0.1: with nothing configured only this machine can connect, as in mosquitto 2)'),
+    port: z.number().int().min(0).max(65535).optional().describe('Port of the shorthand listener (default 1883; 0 = any free port)'),
+    listeners: z.array(listenerSchema).min(1).optional().describe('MQTT listeners (TCP or TLS), each with its own anonymous policy; replaces host/port'),
     maxPayloadBytes: z.number().int().positive().max(256 * 1024 * 1024).default(256 * 1024).describe('Largest accepted PUBLISH payload; larger ones are rejected and the connection closed'),
     connectTimeoutMs: durationMs('Time a new socket has to send CONNECT').default(30_000),
     routes: z
       .array(routeSchema)
       .min(1)
       .default([{ topic: 'devices/{deviceId}/telemetry' }])
-      .describe('Topic routes, first match wins; unrouted publishes are rejected'),
+      .describe('Topic routes, first match wins; a device publishes only on routes carrying its own id'),
+    unrouted: z
+      .enum(['reject', 'local'])
+      .default('reject')
+      .describe('A publish on a topic that matches no route: reject (close the connection, counted) or local (ordinary broker traffic between local clients, governed by the ACL, never forwarded to Kafka)'),
+    acl: z.array(aclRuleSchema).default(DEFAULT_ACL).describe('Who may subscribe to (read) and publish on unrouted topics (write); denied subscriptions get SUBACK 0x80'),
+    sysTopics: z.boolean().default(false).describe('Allow subscriptions to $SYS/# at all (then only where an ACL rule allows)'),
   })
-  .prefault({});
+  .prefault({})
+  .refine((m) => m.listeners === undefined || (m.host === undefined && m.port === undefined), {
+    message: 'set either mqtt.host/mqtt.port or mqtt.listeners, not both',
+    path: ['listeners'],
+  });
+
+/** The listeners to open: `listeners`, else one TCP listener from host/port (loopback default). */
+export function effectiveListeners(m: MqttConfig): ListenerConfig[] {
+  if (m.listeners !== undefined) return [...m.listeners];
+  return [{ host: m.host ?? '127.0.0.1', port: m.port ?? 1883 }];
+}
 
 export type MqttConfig = z.infer<typeof mqttSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;

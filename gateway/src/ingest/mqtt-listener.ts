@@ -1,70 +1,128 @@
 /**
- * The embedded MQTT broker (aedes) and its TCP listener. Owns sockets and client lifecycle;
- * the publish gate decides what is accepted.
+ * The embedded MQTT broker (aedes) and its listeners. Owns sockets and client lifecycle; the
+ * authenticator decides who is let in, the ACL what they may subscribe to and receive, the
+ * publish gate what is accepted into the buffer.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
-import { gatewayError } from '../errors.js';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { Aedes, type AuthenticateHandler, type Client, type Subscription } from 'aedes';
+import type { ListenerConfig } from '../config/mqtt-listener-schema.js';
 import type { Logger } from '../lib/logger.js';
+import { truncateForLog } from '../lib/log-text.js';
+import { clientIdentity } from './client-identity.js';
+import { ListenerServers, listenerOf, type BoundListener } from './listener-servers.js';
 import type { AuthorizePublish } from './publish-gate.js';
 
 export interface MqttListenerOptions {
-  host: string;
-  port: number;
+  listeners: readonly ListenerConfig[];
   connectTimeoutMs: number;
   maxClientIdLength: number;
+  authenticate: AuthenticateHandler;
   authorizePublish: AuthorizePublish;
   logger: Logger;
+  /** Rate-limited warning (one per key per interval). */
+  warnLimited(key: string, fields: Record<string, unknown>, msg: string): void;
 }
+
+export interface SubscribeCounters {
+  grantedTotal: number;
+  deniedTotal: number;
+  forwardDeniedTotal: number;
+}
+
+const emptyClientIds = new WeakSet<object>();
 
 export class MqttListener {
   private broker: Aedes | null = null;
-  private server: Server | null = null;
+  private servers: ListenerServers | null = null;
   private readonly sockets = new Set<Socket>();
   private closed = false;
   private serverClosed: Promise<void> | null = null;
+  readonly subscribeCounters: SubscribeCounters = { grantedTotal: 0, deniedTotal: 0, forwardDeniedTotal: 0 };
 
   constructor(private readonly o: MqttListenerOptions) {}
 
-  async start(): Promise<AddressInfo> {
+  async start(): Promise<readonly BoundListener[]> {
     const log = this.o.logger;
+    const counters = this.subscribeCounters;
     const broker = await Aedes.createBroker({
       id: 'edge-gateway',
       connectTimeout: this.o.connectTimeoutMs,
       maxClientsIdLength: this.o.maxClientIdLength,
+      preConnect: (client, packet, callback) => {
+        // Remembered for [MQTT-3.1.3-8] (aedes replaces an empty id before authenticate runs).
+        if (packet.clientId === '') emptyClientIds.add(client);
+        callback(null, true);
+      },
+      authenticate: this.o.authenticate,
       authorizePublish: this.o.authorizePublish,
+      authorizeSubscribe: (client: Client, sub: Subscription, callback: (err: Error | null, sub: Subscription | null) => void) => {
+        const identity = clientIdentity(client);
+        if (identity !== undefined && identity.acl.canSubscribe(sub.topic)) {
+          counters.grantedTotal++;
+          return callback(null, sub);
+        }
+        counters.deniedTotal++;
+        this.o.warnLimited(`sub:${client.id}`, { event: 'subscribe_denied', clientId: truncateForLog(client.id), topic: truncateForLog(sub.topic) }, 'subscription denied by the ACL (SUBACK 0x80)');
+        // A null subscription makes aedes answer SUBACK 0x80 for this filter [MQTT-3.9.3].
+        callback(null, null);
+      },
+      authorizeForward: (client, packet) => {
+        const identity = clientIdentity(client);
+        if (identity !== undefined && identity.acl.canRead(packet.topic)) return packet;
+        counters.forwardDeniedTotal++;
+        return null;
+      },
     });
-    broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
-    broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+    broker.on('clientError', (client, err) => log.debug({ clientId: truncateForLog(client.id), err: err.message }, 'client error'));
+    broker.on('connectionError', (client, err) => log.debug({ clientId: truncateForLog(client?.id), err: err.message }, 'connection error'));
     this.broker = broker;
 
-    const server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      socket.setNoDelay(true);
-      broker.handle(socket);
+    const servers = new ListenerServers({
+      listeners: this.o.listeners,
+      handshakeTimeoutMs: this.o.connectTimeoutMs,
+      admitSocket: () => true,
+      onClient: (socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+        socket.setNoDelay(true);
+        broker.handle(socket);
+      },
+      onTlsError: (err, socket: TLSSocket | undefined) => {
+        const source = socket?.remoteAddress ?? 'unknown';
+        this.o.warnLimited(`tls:${source}`, { event: 'tls_handshake_failed', source, reason: err.message }, 'TLS handshake failed');
+      },
     });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(gatewayError('GW_ERR_INGEST_LISTEN', `${this.o.host}:${this.o.port}: ${err.message}`, { cause: err })));
-      server.listen(this.o.port, this.o.host, () => resolve());
-    });
-    return server.address() as AddressInfo;
+    this.servers = servers;
+    return servers.start();
+  }
+
+  /** True if the client sent a zero-length client id (aedes assigned one). */
+  sentEmptyClientId(client: Client): boolean {
+    return emptyClientIds.has(client);
+  }
+
+  get addresses(): readonly BoundListener[] {
+    return this.servers?.addresses ?? [];
   }
 
   get connectedClients(): number {
     return this.broker?.connectedClients ?? 0;
   }
 
+  reloadTls(): Array<{ index: number; ok: boolean; error?: string }> {
+    return this.servers?.reloadTls() ?? [];
+  }
+
   /**
    * Stops accepting new connections and stops reading from existing ones; packets already read
-   * still complete (commit, then ack). Returns at once: server.close() only calls back once
-   * every connection has ended, which close() brings about.
+   * still complete (commit, then ack). Returns at once: the servers only close once every
+   * connection has ended, which close() brings about.
    */
   stopAccepting(): void {
-    const server = this.server;
-    if (!server || this.serverClosed) return;
-    this.serverClosed = new Promise((resolve) => server.close(() => resolve()));
+    const servers = this.servers;
+    if (!servers || this.serverClosed) return;
+    this.serverClosed = servers.close();
     const clients = (this.broker as unknown as { clients?: Record<string, { pause?: () => void }> } | null)?.clients ?? {};
     for (const client of Object.values(clients)) client.pause?.();
   }
@@ -87,6 +145,8 @@ export class MqttListener {
     await this.serverClosed;
   }
 }
+
+export { listenerOf };
 
 export function createMqttListener(opts: MqttListenerOptions): MqttListener {
   return new MqttListener(opts);

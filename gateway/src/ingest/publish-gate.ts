@@ -5,24 +5,37 @@
  * commit, and call back only once SQLite committed it. Only then does aedes send the ack.
  * aedes also stops reading a client's socket until its current batch of packets is handled,
  * so a held callback is TCP backpressure for that device.
+ *
+ * Who may publish what: on a route, only the device whose authenticated identity is the topic's
+ * device id; elsewhere (unrouted) either nobody (`reject`) or whoever the ACL lets write
+ * (`local`: ordinary broker traffic, never buffered nor forwarded). A last will is never
+ * forwarded to Kafka: on a route topic it is delivered to local subscribers only (counted).
  */
 import type { Client, PublishPacket } from 'aedes';
 import type { CommitCallback, GroupCommitter } from '../buffer/group-commit.js';
 import { gatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
+import { truncateForLog } from '../lib/log-text.js';
 import { TopicRouteTable } from '../lib/topic-route.js';
+import { clientIdentity } from './client-identity.js';
 
 export interface PublishGateOptions {
   routes: readonly string[];
   maxPayloadBytes: number;
-  /** The topic's device id must equal the MQTT client id (a device speaks only as itself). */
-  requireClientIdMatch: boolean;
+  /** Publishes on unrouted topics: reject (close) or local broker traffic under the ACL. */
+  unrouted: 'reject' | 'local';
   committer: GroupCommitter;
   logger: Logger;
+  /** Rate-limited warning (one per key per interval). */
+  warnLimited(key: string, fields: Record<string, unknown>, msg: string): void;
 }
 
 export interface IngestCounters {
   acceptedTotal: number;
+  /** Unrouted publishes passed to local subscribers (unrouted: local). */
+  localTotal: number;
+  /** Last wills on route topics, delivered locally and not forwarded. */
+  willsNotForwardedTotal: number;
   rejectedTotal: Record<string, number>;
 }
 
@@ -30,27 +43,46 @@ export type AuthorizePublish = (client: Client | null, packet: PublishPacket, ca
 
 export function createPublishGate(opts: PublishGateOptions): { authorizePublish: AuthorizePublish; counters: IngestCounters } {
   const table = new TopicRouteTable(opts.routes);
-  const counters: IngestCounters = { acceptedTotal: 0, rejectedTotal: {} };
-  const { committer, maxPayloadBytes, requireClientIdMatch, logger } = opts;
+  const counters: IngestCounters = { acceptedTotal: 0, localTotal: 0, willsNotForwardedTotal: 0, rejectedTotal: {} };
+  const { committer, maxPayloadBytes, logger, unrouted } = opts;
 
   function reject(client: Client, packet: PublishPacket, err: GatewayError, callback: (e?: Error | null) => void): void {
     counters.rejectedTotal[err.code] = (counters.rejectedTotal[err.code] ?? 0) + 1;
-    logger.warn({ code: err.code, clientId: client.id, topic: packet.topic, reason: err.message }, 'publish rejected; closing connection');
+    opts.warnLimited(
+      `pub:${err.code}:${client.id}`,
+      { event: 'publish_rejected', code: err.code, clientId: truncateForLog(client.id), topic: truncateForLog(packet.topic), reason: truncateForLog(err.message) },
+      'publish rejected; closing connection',
+    );
     // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on error, which the
     // device sees and retries; nothing is acknowledged that was not stored.
     callback(err);
   }
 
   function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
-    // Publishes originated by the broker itself (no client) are not device telemetry.
+    // Publishes originated by the broker itself (no client, e.g. $SYS) are not device telemetry.
     if (client === null) return callback(null);
+    const identity = clientIdentity(client);
+    if (identity === undefined) {
+      return reject(client, packet, gatewayError('GW_ERR_INGEST_NOT_AUTHORIZED', 'client has no authenticated identity'), callback);
+    }
     const topic = packet.topic;
     const hit = table.resolve(topic);
+    const isWill = (client as unknown as { will?: unknown }).will === packet;
     if (hit === null) {
-      return reject(client, packet, gatewayError('GW_ERR_INGEST_TOPIC_UNROUTED', `"${topic}"`), callback);
+      if (unrouted === 'local' && identity.acl.canWrite(topic)) {
+        counters.localTotal++;
+        return callback(null);
+      }
+      const code = unrouted === 'local' ? 'GW_ERR_INGEST_NOT_AUTHORIZED' : 'GW_ERR_INGEST_TOPIC_UNROUTED';
+      return reject(client, packet, gatewayError(code, `"${truncateForLog(topic)}"`), callback);
     }
-    if (requireClientIdMatch && hit.deviceId !== client.id) {
-      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `client "${client.id}" published as device "${hit.deviceId}"`), callback);
+    if (hit.deviceId !== identity.id) {
+      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `"${truncateForLog(identity.id)}" published as device "${truncateForLog(hit.deviceId)}"`), callback);
+    }
+    if (isWill) {
+      // A will is the broker speaking for a device that vanished, not a reading: local only.
+      counters.willsNotForwardedTotal++;
+      return callback(null);
     }
     const payload = packet.payload as Buffer;
     if (payload.length > maxPayloadBytes) {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadConfig, readConfigFile, validateConfig } from '../../../gateway/src/config/load-config.js';
 import { applyEnvOverrides } from '../../../gateway/src/config/env-overrides.js';
+import { effectiveListeners } from '../../../gateway/src/config/mqtt-schema.js';
+import { allowsAnonymous } from '../../../gateway/src/config/mqtt-listener-schema.js';
 import { GatewayError, isGatewayError } from '../../../gateway/src/errors.js';
 
 function tempDir(t: TestContext): string {
@@ -32,8 +34,10 @@ function catchGatewayError(fn: () => unknown, code: string): GatewayError {
 
 test('no file and no env: every documented default', () => {
   const cfg = loadConfig({ env: {} });
-  assert.equal(cfg.mqtt.port, 1883);
-  assert.equal(cfg.mqtt.host, '0.0.0.0');
+  // mosquitto 2.x habit: with no listener configured, only this machine can connect.
+  assert.deepEqual(effectiveListeners(cfg.mqtt), [{ host: '127.0.0.1', port: 1883 }]);
+  assert.equal(cfg.mqtt.unrouted, 'reject');
+  assert.equal(cfg.mqtt.sysTopics, false);
   assert.deepEqual(cfg.mqtt.routes, [{ topic: 'devices/{deviceId}/telemetry' }]);
   assert.equal(cfg.buffer.path, './data/buffer.db');
   assert.equal(cfg.buffer.synchronous, 'FULL');
@@ -122,12 +126,12 @@ test('returned config is deeply frozen', () => {
   assert.ok(Object.isFrozen(cfg.mqtt.routes[0]));
   assert.ok(Object.isFrozen(cfg.kafka.brokers));
   assert.throws(() => {
-    (cfg.mqtt as { port: number }).port = 1;
+    (cfg.mqtt as { unrouted: string }).unrouted = 'local';
   }, TypeError);
   assert.throws(() => {
     (cfg.kafka.brokers as string[]).push('x:1');
   }, TypeError);
-  assert.equal(cfg.mqtt.port, 1883);
+  assert.equal(cfg.mqtt.unrouted, 'reject');
 });
 
 test('YAML file loads, env still applies on top', (t) => {
@@ -165,7 +169,27 @@ test('JSON file loads; errors name the file', (t) => {
 test('empty file means defaults', (t) => {
   const path = join(tempDir(t), 'empty.yaml');
   writeFileSync(path, '');
-  assert.equal(loadConfig({ path, env: {} }).mqtt.port, 1883);
+  assert.deepEqual(effectiveListeners(loadConfig({ path, env: {} }).mqtt), [{ host: '127.0.0.1', port: 1883 }]);
+});
+
+test('listeners: host/port and listeners are exclusive; TLS needs caFile for device certificates', () => {
+  const both = catchGatewayError(() => validateConfig({ mqtt: { port: 1884, listeners: [{ port: 1885 }] } }), 'GW_ERR_CONFIG_INVALID');
+  assert.match(both.message, /mqtt\.listeners: set either/);
+  const noCa = catchGatewayError(
+    () => validateConfig({ mqtt: { listeners: [{ host: '0.0.0.0', port: 8883, tls: { certFile: 'c.pem', keyFile: 'k.pem', clientCert: 'require' } }] } }),
+    'GW_ERR_CONFIG_INVALID',
+  );
+  assert.match(noCa.message, /mqtt\.listeners\.0\.tls\.caFile/);
+  const cfg = validateConfig({ mqtt: { listeners: [{ host: '0.0.0.0', port: 8883 }, { port: 1883 }] } });
+  assert.deepEqual(
+    effectiveListeners(cfg.mqtt).map((l) => [l.host, l.port, allowsAnonymous(l)]),
+    [
+      ['0.0.0.0', 8883, false],
+      ['127.0.0.1', 1883, true],
+    ],
+  );
+  const unknown = catchGatewayError(() => validateConfig({ mqtt: { acl: [{ topic: '#', access: 'all' }] } }), 'GW_ERR_CONFIG_INVALID');
+  assert.match(unknown.message, /mqtt\.acl\.0\.access/);
 });
 
 test('missing file -> GW_ERR_CONFIG_READ; unparsable file -> GW_ERR_CONFIG_PARSE, both keep cause', (t) => {

@@ -1,0 +1,98 @@
+/**
+ * Authorization: who may publish to and subscribe to what. Rules follow mosquitto's acl_file
+ * patterns: a topic filter with `%c` (client id) and `%u` (authenticated username) substituted
+ * per client; `user` limits a rule to one authenticated identity, `anonymous: true` to clients
+ * without credentials. A substitution that would inject a separator or a wildcard (an id
+ * containing '/', '+' or '#') makes the rule not apply, so an id can never widen its own rules.
+ * Route topics are not governed here: the publish gate lets a device write only its own routes.
+ */
+import { effectiveFilter, filterCovers, isValidFilter, topicMatches } from '../lib/mqtt-topic.js';
+
+export interface AclRule {
+  readonly user?: string | undefined;
+  readonly anonymous?: boolean | undefined;
+  readonly topic: string;
+  readonly access: 'read' | 'write' | 'readwrite';
+}
+
+export interface Principal {
+  readonly clientId: string;
+  /** Authenticated identity (password or certificate); null for an anonymous client. */
+  readonly username: string | null;
+}
+
+export interface AclOptions {
+  rules: readonly AclRule[];
+  /** `$SYS/...` may be subscribed to at all (then still only where a rule allows it). */
+  sysTopics: boolean;
+}
+
+/** The rules resolved for one client at CONNECT: plain filters, checked per packet. */
+export class ClientAcl {
+  constructor(
+    private readonly readFilters: readonly string[],
+    private readonly writeFilters: readonly string[],
+    private readonly sysTopics: boolean,
+  ) {}
+
+  /** May this client subscribe with `filter`? Granted only if a read rule covers all of it. */
+  canSubscribe(filter: string): boolean {
+    const f = effectiveFilter(filter);
+    if (!isValidFilter(f)) return false;
+    if (f.startsWith('$SYS') && !this.sysTopics) return false;
+    for (const rule of this.readFilters) if (filterCovers(rule, f)) return true;
+    return false;
+  }
+
+  /** May a message on `topic` be delivered to this client (checked again at forward time)? */
+  canRead(topic: string): boolean {
+    if (topic.startsWith('$SYS') && !this.sysTopics) return false;
+    for (const rule of this.readFilters) if (topicMatches(rule, topic)) return true;
+    return false;
+  }
+
+  /** May this client publish on `topic` (an unrouted, local topic)? */
+  canWrite(topic: string): boolean {
+    if (topic.charCodeAt(0) === 36 /* $ */) return false;
+    for (const rule of this.writeFilters) if (topicMatches(rule, topic)) return true;
+    return false;
+  }
+}
+
+const UNSAFE_IN_LEVEL = /[/+#\u0000]/;
+
+export class Acl {
+  constructor(private readonly o: AclOptions) {}
+
+  forPrincipal(p: Principal): ClientAcl {
+    const read: string[] = [];
+    const write: string[] = [];
+    for (const rule of this.o.rules) {
+      if (rule.user !== undefined && rule.user !== p.username) continue;
+      if (rule.anonymous === true && p.username !== null) continue;
+      const filter = substitute(rule.topic, p);
+      if (filter === null || !isValidFilter(filter)) continue;
+      if (rule.access !== 'write') read.push(filter);
+      if (rule.access !== 'read') write.push(filter);
+    }
+    return new ClientAcl(read, write, this.o.sysTopics);
+  }
+}
+
+function substitute(pattern: string, p: Principal): string | null {
+  let ok = true;
+  // One pass, so a value that itself contains "%u" or "%c" is never substituted again.
+  const out = pattern.replace(/%[cu]/g, (m) => {
+    const v = m === '%c' ? p.clientId : p.username;
+    if (v === null || v.length === 0 || UNSAFE_IN_LEVEL.test(v)) {
+      ok = false;
+      return '';
+    }
+    return v;
+  });
+  return ok ? out : null;
+}
+
+export function createAcl(opts: AclOptions): Acl {
+  return new Acl(opts);
+}
