@@ -120,6 +120,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     throttle: deps.loginThrottle ?? NO_THROTTLE,
     listenerOf,
     sentEmptyClientId: (client) => listener?.sentEmptyClientId(client) ?? false,
+    connectedMethod: (clientId) => listener?.connectedMethod(clientId),
     maxPendingLogins: 256,
     logger: log,
     warnLimited,

@@ -49,8 +49,14 @@ export class GatewayProcess {
     this.configPath = join(this.dir, 'config.json');
     const config = structuredClone(opts.config) as { buffer?: Record<string, unknown>; mqtt?: Record<string, unknown> };
     config.buffer = { path: join(this.dir, 'buffer.db'), ...(config.buffer ?? {}) };
-    config.mqtt = { host: '127.0.0.1', port: 0, ...(config.mqtt ?? {}) };
+    // Loopback on a free port unless the test configures its own listeners.
+    config.mqtt = config.mqtt?.['listeners'] ? config.mqtt : { host: '127.0.0.1', port: 0, ...(config.mqtt ?? {}) };
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
+  }
+
+  /** Ports of every listener, in config order (one `mqtt_listening` line each). */
+  get ports(): number[] {
+    return this.logs.filter((l) => l.event === 'mqtt_listening').map((l) => l['port'] as number);
   }
 
   get url(): string {

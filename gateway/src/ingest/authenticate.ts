@@ -47,6 +47,8 @@ export interface AuthenticatorOptions {
   listenerOf(conn: unknown): ListenerConfig | undefined;
   /** Whether the client sent an empty client id (set by preConnect). */
   sentEmptyClientId(client: Client): boolean;
+  /** How the client currently connected under this id authenticated, if any. */
+  connectedMethod(clientId: string): AuthMethod | undefined;
   /** At most this many logins waiting (throttle delay or hash check); beyond: CONNACK 3. */
   maxPendingLogins: number;
   logger: Logger;
@@ -138,6 +140,9 @@ export function createAuthenticator(o: AuthenticatorOptions): {
     // 3. Anonymous.
     if (!allowsAnonymous(listener)) return refuse(client, source, RC_NOT_AUTHORIZED, 'not_authorized', 'this listener requires credentials or a certificate', cb);
     if (o.credentials.has(client.id)) return refuse(client, source, RC_NOT_AUTHORIZED, 'identity_mismatch', 'a provisioned device id needs its credentials', cb);
+    // An anonymous client never takes over a session that an authenticated device holds.
+    const holder = o.connectedMethod(client.id);
+    if (holder !== undefined && holder !== 'anonymous') return refuse(client, source, RC_NOT_AUTHORIZED, 'identity_mismatch', `session held by a ${holder}-authenticated client`, cb);
     admit(client, source, client.id, null, 'anonymous', cb);
   }
 

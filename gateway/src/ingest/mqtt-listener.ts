@@ -9,7 +9,7 @@ import { Aedes, type AuthenticateHandler, type Client, type Subscription } from 
 import type { ListenerConfig } from '../config/mqtt-listener-schema.js';
 import type { Logger } from '../lib/logger.js';
 import { truncateForLog } from '../lib/log-text.js';
-import { clientIdentity } from './client-identity.js';
+import { clientIdentity, type AuthMethod } from './client-identity.js';
 import { ListenerServers, listenerOf, type BoundListener } from './listener-servers.js';
 import type { AuthorizePublish } from './publish-gate.js';
 
@@ -100,6 +100,13 @@ export class MqttListener {
   /** True if the client sent a zero-length client id (aedes assigned one). */
   sentEmptyClientId(client: Client): boolean {
     return emptyClientIds.has(client);
+  }
+
+  /** How the client now connected under `clientId` authenticated (undefined: none connected). */
+  connectedMethod(clientId: string): AuthMethod | undefined {
+    const clients = (this.broker as unknown as { clients?: Record<string, object> } | null)?.clients;
+    const current = clients?.[clientId];
+    return current === undefined ? undefined : clientIdentity(current)?.method;
   }
 
   get addresses(): readonly BoundListener[] {
