@@ -18,7 +18,12 @@ test('50 devices x 200 QoS1 messages arrive in Kafka complete, decoded, keyed an
   const kafka = await sharedKafka();
   const { topic, dlqTopic } = uniqueTopics('fleet');
   await kafka.createTopics([topic, dlqTopic], 3);
-  const gw = new GatewayProcess({ config: { gatewayId: 'gw-fleet', kafka: { brokers: kafka.brokers, topic, dlqTopic } } });
+  // The observer is a local dashboard: the ACL lets it (and only it) read every device's telemetry.
+  const acl = [
+    { topic: 'devices/%c/config', access: 'read' },
+    { anonymous: true, topic: 'devices/+/telemetry', access: 'read' },
+  ];
+  const gw = new GatewayProcess({ config: { gatewayId: 'gw-fleet', mqtt: { acl }, kafka: { brokers: kafka.brokers, topic, dlqTopic } } });
   t.after(() => gw.close());
   await gw.start();
 

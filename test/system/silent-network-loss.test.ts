@@ -58,7 +58,8 @@ test('a silently dropped link to Kafka: acks continue, memory bounded, nothing a
     wrap: ns.wrap,
     config: {
       gatewayId: 'gw-silent',
-      mqtt: { host: '0.0.0.0' },
+      // Devices reach it across the veth: a non-loopback listener, anonymous by explicit choice.
+      mqtt: { listeners: [{ host: '0.0.0.0', port: 0, allowAnonymous: true }] },
       kafka: { brokers: kafka.brokers, topic, dlqTopic, requestTimeoutMs: 5000, connectionTimeoutMs: 2000, retryInitialMs: 200, retryMaxMs: 3000 },
     },
   });
