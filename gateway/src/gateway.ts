@@ -13,6 +13,9 @@ import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
 import { createPublishGate, type IngestCounters } from './ingest/publish-gate.js';
 import { createMqttListener, type MqttListener } from './ingest/mqtt-listener.js';
+import { createIngestLimits } from './ingest/ingest-limits.js';
+import type { LimitsSnapshot } from './ingest/limit-counters.js';
+import { TopicRouteTable } from './lib/topic-route.js';
 import type { Logger } from './lib/logger.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
@@ -21,7 +24,7 @@ import type { TelemetrySink } from './forward/sink.js';
 export interface GatewayStatus {
   gatewayId: string;
   mqtt: { host: string; port: number; connectedClients: number };
-  ingest: IngestCounters;
+  ingest: IngestCounters & { limits: LimitsSnapshot };
   buffer: BufferStats & { oldestAgeMs: number | null };
   flow: { state: FlowState; heldRecords: number; delayedAckGroups: number; maxSizeBytes: number; lastCommitError: { code: string; message: string; at: number } | null };
   forward: PumpStats;
@@ -90,12 +93,16 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     },
   });
   const expiry = createExpiryTimer(buffer, config.buffer.maxAgeSecs, log, () => flow.update(buffer.stats().bytes, false));
+  const routeTable = new TopicRouteTable(config.mqtt.routes.map((r) => r.topic));
+  const limits = createIngestLimits({ limits: config.mqtt.limits, maxPayloadBytes: config.mqtt.maxPayloadBytes, isRoutedTopic: (t) => routeTable.resolve(t) !== null, logger: log });
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     requireClientIdMatch: true,
     committer,
     logger: log,
+    warnLog: limits.warnLog,
+    logFieldMaxChars: limits.logFieldMaxChars,
   });
   const listener: MqttListener = createMqttListener({
     host: config.mqtt.host,
@@ -103,6 +110,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     connectTimeoutMs: config.mqtt.connectTimeoutMs,
     maxClientIdLength: 128,
     authorizePublish: gate.authorizePublish,
+    limits,
     logger: log,
   });
   pump = createForwardPump({
@@ -144,7 +152,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       return {
         gatewayId: config.gatewayId,
         mqtt: { ...address, connectedClients: listener.connectedClients },
-        ingest: gate.counters,
+        ingest: { ...gate.counters, limits: limits.snapshot() },
         buffer: withAge(buffer.stats()),
         flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: config.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
@@ -184,6 +192,7 @@ function statsLine(s: GatewayStatus): Record<string, unknown> {
   return {
     clients: s.mqtt.connectedClients,
     accepted: s.ingest.acceptedTotal,
+    limits: s.ingest.limits,
     bufferedRows: s.buffer.rows,
     bufferedBytes: s.buffer.bytes,
     oldestAgeMs: s.buffer.oldestAgeMs,

@@ -1,5 +1,6 @@
 /** The `mqtt` section: listeners, routes, identity and limits of the embedded broker. */
 import { z } from 'zod';
+import { mqttLimitsSchema } from './mqtt-limits-schema.js';
 import { durationMs, ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
 
 export const routeSchema = z.strictObject({
@@ -29,6 +30,7 @@ export const mqttSchema = z
       .min(1)
       .default([{ topic: 'devices/{deviceId}/telemetry' }])
       .describe('Topic routes, first match wins; unrouted publishes are rejected'),
+    limits: mqttLimitsSchema,
   })
   .prefault({});
 

@@ -7,6 +7,7 @@ import { Aedes } from 'aedes';
 import { gatewayError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { AuthorizePublish } from './publish-gate.js';
+import type { IngestLimits } from './ingest-limits.js';
 
 export interface MqttListenerOptions {
   host: string;
@@ -14,6 +15,8 @@ export interface MqttListenerOptions {
   connectTimeoutMs: number;
   maxClientIdLength: number;
   authorizePublish: AuthorizePublish;
+  /** Resource bounds (mqtt.limits): aedes options, a per-socket admission, the broker wrap. */
+  limits?: IngestLimits;
   logger: Logger;
 }
 
@@ -32,13 +35,16 @@ export class MqttListener {
       id: 'edge-gateway',
       connectTimeout: this.o.connectTimeoutMs,
       maxClientsIdLength: this.o.maxClientIdLength,
-      authorizePublish: this.o.authorizePublish,
+      ...this.o.limits?.aedesOptions,
+      authorizePublish: this.o.limits ? this.o.limits.wrapAuthorizePublish(this.o.authorizePublish) : this.o.authorizePublish,
     });
+    this.o.limits?.attachBroker(broker);
     broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
     broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
     this.broker = broker;
 
     const server = createServer((socket) => {
+      if (this.o.limits && !this.o.limits.admitSocket(socket)) return;
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       socket.setNoDelay(true);

@@ -11,6 +11,8 @@ import type { CommitCallback, GroupCommitter } from '../buffer/group-commit.js';
 import { gatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import { TopicRouteTable } from '../lib/topic-route.js';
+import { truncateField } from '../lib/log-fields.js';
+import type { RateLimitedLog } from '../lib/rate-limited-log.js';
 
 export interface PublishGateOptions {
   routes: readonly string[];
@@ -19,6 +21,10 @@ export interface PublishGateOptions {
   requireClientIdMatch: boolean;
   committer: GroupCommitter;
   logger: Logger;
+  /** Rejections are logged once per code and client per interval (a rejected device retries). */
+  warnLog?: RateLimitedLog;
+  /** Client-supplied strings (topic, client id) are truncated to this in logs and errors. */
+  logFieldMaxChars?: number;
 }
 
 export interface IngestCounters {
@@ -31,11 +37,15 @@ export type AuthorizePublish = (client: Client | null, packet: PublishPacket, ca
 export function createPublishGate(opts: PublishGateOptions): { authorizePublish: AuthorizePublish; counters: IngestCounters } {
   const table = new TopicRouteTable(opts.routes);
   const counters: IngestCounters = { acceptedTotal: 0, rejectedTotal: {} };
-  const { committer, maxPayloadBytes, requireClientIdMatch, logger } = opts;
+  const { committer, maxPayloadBytes, requireClientIdMatch, logger, warnLog } = opts;
+  const maxChars = opts.logFieldMaxChars ?? 256;
+  const field = (s: string) => truncateField(s, maxChars);
 
   function reject(client: Client, packet: PublishPacket, err: GatewayError, callback: (e?: Error | null) => void): void {
     counters.rejectedTotal[err.code] = (counters.rejectedTotal[err.code] ?? 0) + 1;
-    logger.warn({ code: err.code, clientId: client.id, topic: packet.topic, reason: err.message }, 'publish rejected; closing connection');
+    const fields = { code: err.code, clientId: field(client.id), topic: field(packet.topic), reason: err.message };
+    if (warnLog) warnLog.warn(`publish_rejected:${err.code}:${fields.clientId}`, fields, 'publish rejected; closing connection');
+    else logger.warn(fields, 'publish rejected; closing connection');
     // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on error, which the
     // device sees and retries; nothing is acknowledged that was not stored.
     callback(err);
@@ -47,10 +57,10 @@ export function createPublishGate(opts: PublishGateOptions): { authorizePublish:
     const topic = packet.topic;
     const hit = table.resolve(topic);
     if (hit === null) {
-      return reject(client, packet, gatewayError('GW_ERR_INGEST_TOPIC_UNROUTED', `"${topic}"`), callback);
+      return reject(client, packet, gatewayError('GW_ERR_INGEST_TOPIC_UNROUTED', `"${field(topic)}"`), callback);
     }
     if (requireClientIdMatch && hit.deviceId !== client.id) {
-      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `client "${client.id}" published as device "${hit.deviceId}"`), callback);
+      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `client "${field(client.id)}" published as device "${field(hit.deviceId)}"`), callback);
     }
     const payload = packet.payload as Buffer;
     if (payload.length > maxPayloadBytes) {
