@@ -189,8 +189,8 @@ test('a retained publish on a telemetry route is accepted but not stored as reta
   assert.deepEqual(got, [{ retain: false, payload: '{"seq":2}' }], 'no retained copy was delivered on subscribe');
 });
 
-test('a client over maxInflightQos2PerClient (PUBREL withheld) is disconnected; others served', async (t) => {
-  const gw = await startGateway(t, { maxInflightQos2PerClient: 5 });
+test('a client over maxInflightInbound (PUBREL withheld) is disconnected; others served', async (t) => {
+  const gw = await startGateway(t, { maxInflightInbound: 5 });
   const s = await rawSocket(t, gw.port);
   s.on('error', () => {});
   let pubrecs = 0;

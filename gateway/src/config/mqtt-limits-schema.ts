@@ -15,10 +15,11 @@ export const mqttLimitsSchema = z
     maxPacketSizeBytes: z
       .number()
       .int()
-      .min(64)
+      .min(0)
       .max(268_435_460)
-      .optional()
-      .describe('Largest MQTT packet (fixed header included), checked from its declared length before the body is read; larger: the socket is closed (mosquitto max_packet_size). Default: mqtt.maxPayloadBytes + 65,547 (the largest topic and header)'),
+      .refine((n) => n === 0 || n >= 64, { message: 'must be 0 (derived) or at least 64' })
+      .default(0)
+      .describe('Largest MQTT packet (fixed header included), checked from its declared length before the body is read; larger: the socket is closed (mosquitto max_packet_size). 0 = mqtt.maxPayloadBytes + 65,547 (room for the largest topic and header)'),
     maxConnections: count('Most open MQTT sockets; more are closed at once, counted and logged (mosquitto max_connections; 0 = unlimited)').default(10_000),
     maxConnectionsPerAddress: count('Most open MQTT sockets from one source IP address (0 = unlimited)').default(1000),
     maxKeepaliveSecs: z
@@ -41,14 +42,14 @@ export const mqttLimitsSchema = z
     slowSubscriberTimeoutMs: durationMs('A subscriber whose send buffer stays over maxQueuedBytes this long is disconnected (aedes drainTimeout for blocked writes too)').default(30_000),
     maxRetainedMessages: count('Most retained messages stored (topics outside the telemetry routes only; routed topics never store retained messages); more are not retained, counted (0 = none retained)').default(1000),
     maxRetainedBytes: count('Most payload bytes of retained messages stored (0 = none retained)').default(10 * 1024 * 1024),
-    maxInflightQos2PerClient: z
+    maxInflightInbound: z
       .number()
       .int()
       .min(1)
       .max(65_535)
       .default(100)
       .describe('Most inbound QoS 2 messages one client may have awaiting PUBREL; one more closes the connection (aedes maxInflightInbound)'),
-    maxStoredQos2Packets: count('Most inbound QoS 2 packet ids stored awaiting PUBREL across all sessions, disconnected ones included; a new one beyond it closes that connection (0 = unlimited)').default(100_000),
+    maxStoredInboundPackets: count('Most inbound QoS 2 packet ids stored awaiting PUBREL across all sessions, disconnected ones included; a new one beyond it closes that connection (0 = unlimited)').default(100_000),
     maxPublishesPerSec: count('Per-client PUBLISH rate limit, averaged over one second with a burst of the same size; beyond it the client\'s socket is not read until it is back under (0 = unlimited)').default(0),
     logFieldMaxChars: z.number().int().min(16).default(256).describe('Client-supplied strings (topics, client ids) longer than this are truncated in logs'),
     warnIntervalMs: durationMs('Repeated warnings of one kind from one source are logged once per interval, with the count suppressed').default(10_000),

@@ -11,7 +11,7 @@
  *   counted), as mosquitto's max_queued_messages;
  * - inbound QoS 2: the payload is already committed to SQLite before PUBREC (publish gate), so
  *   the store keeps the packet id only (dedup needs nothing more), and at most
- *   `maxStoredQos2Packets` ids in total; beyond it the store fails and aedes closes that
+ *   `maxStoredInboundPackets` ids in total; beyond it the store fails and aedes closes that
  *   connection without PUBREC (the device retries later).
  */
 import type { LimitCounters } from './limit-counters.js';
@@ -27,7 +27,7 @@ export interface BoundedPersistenceOptions {
   /** Across all sessions (their number is not otherwise bounded); 0 = unlimited. */
   maxQueuedMessagesTotal: number;
   /** 0 = unlimited. */
-  maxStoredQos2Packets: number;
+  maxStoredInboundPackets: number;
   counters: LimitCounters;
   log: RateLimitedLog;
   logFieldMaxChars: number;
@@ -156,10 +156,10 @@ export function boundPersistence<T extends object>(inner: T, o: BoundedPersisten
     async incomingStorePacket(client, packet) {
       let ids = incoming.get(client.id);
       const isNew = ids === undefined || packet.messageId === undefined || !ids.has(packet.messageId);
-      if (isNew && o.maxStoredQos2Packets > 0 && incomingTotal >= o.maxStoredQos2Packets) {
+      if (isNew && o.maxStoredInboundPackets > 0 && incomingTotal >= o.maxStoredInboundPackets) {
         o.counters.qos2RefusedTotal++;
-        o.log.warn('qos2_store_full', { event: 'qos2_store_full', clientId: field(client.id), stored: incomingTotal, limit: o.maxStoredQos2Packets }, 'QoS 2 store full; closing the connection without PUBREC');
-        throw new Error(`QoS 2 store full (${o.maxStoredQos2Packets} packets awaiting PUBREL)`);
+        o.log.warn('qos2_store_full', { event: 'qos2_store_full', clientId: field(client.id), stored: incomingTotal, limit: o.maxStoredInboundPackets }, 'QoS 2 store full; closing the connection without PUBREC');
+        throw new Error(`QoS 2 store full (${o.maxStoredInboundPackets} packets awaiting PUBREL)`);
       }
       // The payload is in SQLite already (committed before PUBREC); dedup needs only the id.
       await base.incomingStorePacket(client, { ...packet, payload: EMPTY });

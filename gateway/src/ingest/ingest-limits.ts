@@ -44,7 +44,7 @@ export interface IngestLimits {
 const PACKET_HEADROOM_BYTES = 65_547;
 
 export function maxPacketBytes(limits: MqttLimitsConfig, maxPayloadBytes: number): number {
-  return limits.maxPacketSizeBytes ?? maxPayloadBytes + PACKET_HEADROOM_BYTES;
+  return limits.maxPacketSizeBytes > 0 ? limits.maxPacketSizeBytes : maxPayloadBytes + PACKET_HEADROOM_BYTES;
 }
 
 export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
@@ -72,7 +72,7 @@ export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
   return {
     aedesOptions: {
       drainTimeout: L.slowSubscriberTimeoutMs,
-      maxInflightInbound: L.maxInflightQos2PerClient,
+      maxInflightInbound: L.maxInflightInbound,
       preConnect: createKeepalivePolicy({ maxKeepaliveSecs: L.maxKeepaliveSecs, minKeepaliveSecs: L.minKeepaliveSecs, counters, log: warnLog, logFieldMaxChars }),
       authorizeForward: createSlowSubscriberGuard({ maxQueuedBytes: L.maxQueuedBytes, timeoutMs: L.slowSubscriberTimeoutMs, counters, log: warnLog, logFieldMaxChars }),
       authorizeSubscribe: subscriptions.authorizeSubscribe,
@@ -86,7 +86,7 @@ export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
         maxRetainedBytes: L.maxRetainedBytes,
         maxQueuedMessages: L.maxQueuedMessages,
         maxQueuedMessagesTotal: L.maxQueuedMessagesTotal,
-        maxStoredQos2Packets: L.maxStoredQos2Packets,
+        maxStoredInboundPackets: L.maxStoredInboundPackets,
         counters,
         log: warnLog,
         logFieldMaxChars,

@@ -25,7 +25,7 @@ export interface LimitCounters {
   retainedIgnoredRoutedTotal: number;
   /** Retained messages not stored over maxRetainedMessages / maxRetainedBytes. */
   retainedDroppedTotal: number;
-  /** Inbound QoS 2 packets refused over maxStoredQos2Packets (connection closed). */
+  /** Inbound QoS 2 packets refused over maxStoredInboundPackets (connection closed). */
   qos2RefusedTotal: number;
   /** Publishes held back by maxPublishesPerSec. */
   publishesThrottledTotal: number;
