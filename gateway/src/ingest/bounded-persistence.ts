@@ -28,6 +28,11 @@ export interface BoundedPersistenceOptions {
   maxQueuedMessagesTotal: number;
   /** 0 = unlimited. */
   maxStoredInboundPackets: number;
+  /**
+   * Keep only the id of inbound QoS 2 packets (the gateway committed the payload before PUBREC;
+   * aedes reads the stored packet only to detect duplicates and on PUBREL).
+   */
+  stripInboundPayloads: boolean;
   counters: LimitCounters;
   log: RateLimitedLog;
   logFieldMaxChars: number;
@@ -144,9 +149,15 @@ export function boundPersistence<T extends object>(inner: T, o: BoundedPersisten
       if (kept.length > 0) return base.outgoingEnqueueCombi(kept, packet);
     },
     async outgoingUpdate(client, packet) {
-      // A message dropped from a full queue is absent; aedes then still writes it to an online
-      // client (delivered live, not kept for redelivery) instead of failing the connection.
-      await base.outgoingUpdate(client, packet).catch(() => undefined);
+      try {
+        await base.outgoingUpdate(client, packet);
+      } catch (err) {
+        // A message dropped from a full queue is absent; aedes then still writes it to the
+        // online client (delivered live, not kept for redelivery) instead of failing it.
+        if (o.maxQueuedMessages > 0 && (queued.get(client.id) ?? 0) >= o.maxQueuedMessages) return;
+        if (o.maxQueuedMessagesTotal > 0 && queuedTotal >= o.maxQueuedMessagesTotal) return;
+        throw err;
+      }
     },
     async outgoingClearMessageId(client, packet) {
       const cleared = await base.outgoingClearMessageId(client, packet);
@@ -161,8 +172,7 @@ export function boundPersistence<T extends object>(inner: T, o: BoundedPersisten
         o.log.warn('qos2_store_full', { event: 'qos2_store_full', clientId: field(client.id), stored: incomingTotal, limit: o.maxStoredInboundPackets }, 'QoS 2 store full; closing the connection without PUBREC');
         throw new Error(`QoS 2 store full (${o.maxStoredInboundPackets} packets awaiting PUBREL)`);
       }
-      // The payload is in SQLite already (committed before PUBREC); dedup needs only the id.
-      await base.incomingStorePacket(client, { ...packet, payload: EMPTY });
+      await base.incomingStorePacket(client, o.stripInboundPayloads ? { ...packet, payload: EMPTY } : packet);
       if (isNew && packet.messageId !== undefined) {
         if (ids === undefined) incoming.set(client.id, (ids = new Set()));
         ids.add(packet.messageId);

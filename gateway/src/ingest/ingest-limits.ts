@@ -87,6 +87,7 @@ export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
         maxQueuedMessages: L.maxQueuedMessages,
         maxQueuedMessagesTotal: L.maxQueuedMessagesTotal,
         maxStoredInboundPackets: L.maxStoredInboundPackets,
+        stripInboundPayloads: true,
         counters,
         log: warnLog,
         logFieldMaxChars,
