@@ -37,8 +37,8 @@ export type AuthorizeForward = (client: Client, packet: AedesPublishPacket) => A
 interface SubscriberState {
   /** Bytes authorized whose write has not happened yet (aedes writes on the next setImmediate). */
   pending: number;
-  /** When the client last went over the bound (0 = it is under). */
-  overSince: number;
+  /** When the client last went over the bound (null = it is under). */
+  overSince: number | null;
   disconnected: boolean;
 }
 
@@ -58,7 +58,7 @@ export function createSlowSubscriberGuard(o: SlowSubscriberOptions, next?: Autho
   return function slowSubscriberForward(client, packet) {
     let st = states.get(client);
     if (st === undefined) {
-      st = { pending: 0, overSince: 0, disconnected: false };
+      st = { pending: 0, overSince: null, disconnected: false };
       states.set(client, st);
     }
     const conn = client.conn as Socket;
@@ -66,7 +66,7 @@ export function createSlowSubscriberGuard(o: SlowSubscriberOptions, next?: Autho
     const size = forwardedPacketBytes(packet);
     // An empty buffer always takes one message, however large (the packet cap bounds it).
     if (buffered === 0 || buffered + size <= o.maxQueuedBytes) {
-      st.overSince = 0;
+      st.overSince = null;
       const out = next ? next(client, packet) : packet;
       if (out) {
         const s = st;
@@ -80,12 +80,12 @@ export function createSlowSubscriberGuard(o: SlowSubscriberOptions, next?: Autho
     o.counters.slowSubscriberDroppedTotal++;
     if (st.disconnected) return null;
     const t = now();
-    if (st.overSince === 0) st.overSince = t;
+    const overSince = (st.overSince ??= t);
     const clientId = truncateField(client.id ?? '', o.logFieldMaxChars);
-    if (o.timeoutMs > 0 && t - st.overSince >= o.timeoutMs) {
+    if (o.timeoutMs > 0 && t - overSince >= o.timeoutMs) {
       st.disconnected = true;
       o.counters.slowSubscriberDisconnectedTotal++;
-      o.log.warn(`slow_subscriber_disconnect:${clientId}`, { event: 'slow_subscriber_disconnected', clientId, bufferedBytes: buffered, limitBytes: o.maxQueuedBytes, overForMs: t - st.overSince }, 'slow subscriber disconnected');
+      o.log.warn(`slow_subscriber_disconnect:${clientId}`, { event: 'slow_subscriber_disconnected', clientId, bufferedBytes: buffered, limitBytes: o.maxQueuedBytes, overForMs: t - overSince }, 'slow subscriber disconnected');
       conn.destroy();
       return null;
     }
