@@ -37,11 +37,12 @@ export function createKeepalivePolicy(o: KeepalivePolicyOptions, next?: PreConne
     const refusal = keepaliveRefusal(packet.keepalive ?? 0, o.maxKeepaliveSecs, o.minKeepaliveSecs);
     if (refusal === null) return next ? next(client, packet, callback) : callback(null, true);
     o.counters.keepaliveRefusedTotal++;
-    const conn = client.conn as unknown as { remoteAddress?: string; end(b: Buffer): void };
+    const conn = client.conn as unknown as { remoteAddress?: string; end(b: Buffer, cb: () => void): void; destroy(): void };
     const address = conn.remoteAddress ?? 'unknown';
     o.log.warn(`keepalive:${address}`, { event: 'connect_refused', reason: 'keepalive', address, clientId: truncateField(packet.clientId ?? '', o.logFieldMaxChars), keepaliveSecs: packet.keepalive, detail: refusal }, 'CONNECT refused: keepalive out of bounds');
-    // end() flushes the CONNACK, then closes; aedes sees a refused (not failed) pre-connect.
-    conn.end(CONNACK_IDENTIFIER_REJECTED);
+    // end() flushes the CONNACK; then destroy, so a peer that never sends FIN cannot keep the
+    // half-closed socket. aedes sees a refused (not failed) pre-connect.
+    conn.end(CONNACK_IDENTIFIER_REJECTED, () => conn.destroy());
     callback(null, false);
   };
 }
