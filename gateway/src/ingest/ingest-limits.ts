@@ -8,6 +8,7 @@ import type { Aedes, AedesOptions } from 'aedes';
 import type { MqttLimitsConfig } from '../config/mqtt-limits-schema.js';
 import type { Logger } from '../lib/logger.js';
 import { createRateLimitedLog, type RateLimitedLog } from '../lib/rate-limited-log.js';
+import { openFileSoftLimit } from '../lib/open-file-limit.js';
 import { boundPersistence, type BoundedPersistenceGauges } from './bounded-persistence.js';
 import { createConnectionLimits } from './connection-limits.js';
 import { FrameVerdict, guardSocketFrames } from './frame-guard.js';
@@ -40,6 +41,19 @@ export interface IngestLimits {
   snapshot(): LimitsSnapshot;
 }
 
+/** Descriptors kept for everything but device sockets: SQLite (db, WAL, shm), Kafka, logs, Node. */
+const FD_RESERVE = 128;
+
+/**
+ * maxConnections, lowered to fit under the open-file limit so that the cap (counted, logged)
+ * bites before the kernel limit (silent). 0 (unlimited) becomes the fd bound when one is known.
+ */
+export function effectiveMaxConnections(maxConnections: number, fdSoftLimit: number | null): number {
+  if (fdSoftLimit === null) return maxConnections;
+  const fit = Math.max(1, fdSoftLimit - FD_RESERVE);
+  return maxConnections === 0 ? fit : Math.min(maxConnections, fit);
+}
+
 /** Largest topic (65,535) + its length prefix (2) + message id (2) + fixed header (<= 5) + slack. */
 const PACKET_HEADROOM_BYTES = 65_547;
 
@@ -53,7 +67,12 @@ export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
   const warnLog = createRateLimitedLog(o.logger, L.warnIntervalMs);
   const packetCap = maxPacketBytes(L, o.maxPayloadBytes);
   const logFieldMaxChars = L.logFieldMaxChars;
-  const connections = createConnectionLimits({ maxConnections: L.maxConnections, maxConnectionsPerAddress: L.maxConnectionsPerAddress, counters, log: warnLog });
+  const fdLimit = openFileSoftLimit();
+  const maxConnections = effectiveMaxConnections(L.maxConnections, fdLimit);
+  if (maxConnections !== L.maxConnections) {
+    o.logger.warn({ event: 'max_connections_lowered', configured: L.maxConnections, effective: maxConnections, openFileLimit: fdLimit }, `maxConnections lowered to ${maxConnections} to fit the open-file limit (raise LimitNOFILE / ulimit -n)`);
+  }
+  const connections = createConnectionLimits({ maxConnections, maxConnectionsPerAddress: L.maxConnectionsPerAddress, counters, log: warnLog });
   const subscriptions = createSubscriptionCap({ maxSubscriptions: L.maxSubscriptionsPerClient, counters, log: warnLog, logFieldMaxChars });
   let gauges: () => BoundedPersistenceGauges = () => ({ retainedMessages: 0, retainedBytes: 0, queuedMessages: 0, storedQos2Packets: 0 });
 

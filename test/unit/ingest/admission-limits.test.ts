@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import { createConnectionLimits } from '../../../gateway/src/ingest/connection-limits.js';
+import { effectiveMaxConnections } from '../../../gateway/src/ingest/ingest-limits.js';
+import { openFileSoftLimit } from '../../../gateway/src/lib/open-file-limit.js';
 import { keepaliveRefusal } from '../../../gateway/src/ingest/keepalive-policy.js';
 import { createLimitCounters } from '../../../gateway/src/ingest/limit-counters.js';
 import { rateLimitPublish } from '../../../gateway/src/ingest/publish-rate-limit.js';
@@ -82,4 +84,14 @@ test('publish rate limit: a burst of perSec passes at once, the next is held unt
   await new Promise((r) => setTimeout(r, 250));
   assert.deepEqual(passed, [1, 2, 3, 4, 5, 6], 'held ~200 ms (one token at 5/s), then let through');
   assert.equal(rateLimitPublish(0, counters, limited), limited, '0 = no limiter at all');
+});
+
+test('maxConnections fits under the open-file limit so the counted cap bites before the silent one', () => {
+  assert.equal(effectiveMaxConnections(10_000, 65_536), 10_000);
+  assert.equal(effectiveMaxConnections(10_000, 1024), 1024 - 128);
+  assert.equal(effectiveMaxConnections(0, 1024), 1024 - 128, 'unlimited becomes the fd bound');
+  assert.equal(effectiveMaxConnections(0, null), 0);
+  const limits = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n';
+  assert.equal(openFileSoftLimit(limits), 1024);
+  assert.equal(openFileSoftLimit(limits.replace('1024 ', 'unlimited ')), null);
 });
