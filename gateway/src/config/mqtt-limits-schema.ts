@@ -21,7 +21,7 @@ export const mqttLimitsSchema = z
       .default(0)
       .describe('Largest MQTT packet (fixed header included), checked from its declared length before the body is read; larger: the socket is closed (mosquitto max_packet_size). 0 = mqtt.maxPayloadBytes + 65,547 (room for the largest topic and header)'),
     maxConnections: count('Most open MQTT sockets; more are closed at once, counted and logged (mosquitto max_connections; 0 = unlimited)').default(10_000),
-    maxConnectionsPerAddress: count('Most open MQTT sockets from one source IP address (0 = unlimited)').default(1000),
+    maxConnectionsPerAddress: count('Most open MQTT sockets from one source IP address (0 = unlimited, the default: devices behind one NAT share an address, and a fleet reconnecting at once briefly holds old and new sockets)').default(0),
     maxKeepaliveSecs: z
       .number()
       .int()
