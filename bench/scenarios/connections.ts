@@ -10,7 +10,7 @@ import { fmt, writeResult, type Row } from '../lib/report.js';
 const MiB = 1024 * 1024;
 
 async function measure(devices: number, rate: number, duration: string): Promise<{ rss: number; heap: number; clients: number; msgsPerSec: number }> {
-  const gw = new GatewayProcess({ config: { log: { level: 'info', statsIntervalSecs: 1 }, kafka: { brokers: ['127.0.0.1:1'] } } });
+  const gw = new GatewayProcess({ config: { log: { level: 'info', statsIntervalSecs: 1 }, mqtt: { limits: { maxConnections: 0, maxConnectionsPerAddress: 0 } }, kafka: { brokers: ['127.0.0.1:1'] } } });
   try {
     await gw.start();
     const sim = await runSimProcess({ url: gw.url, devices, rate, duration, payloadBytes: 200, window: 16 });

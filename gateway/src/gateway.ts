@@ -17,7 +17,9 @@ import { createAcl } from './ingest/acl.js';
 import { createAuthenticator, type AuthCounters, type CredentialVerifier, type LoginThrottle } from './ingest/authenticate.js';
 import { allowsAnonymous, isLoopbackHost } from './config/mqtt-listener-schema.js';
 import { effectiveListeners } from './config/mqtt-schema.js';
-import { createLogLimiter } from './lib/log-limiter.js';
+import { createIngestLimits } from './ingest/ingest-limits.js';
+import type { LimitsSnapshot } from './ingest/limit-counters.js';
+import { TopicRouteTable } from './lib/topic-route.js';
 import type { Logger } from './lib/logger.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
@@ -26,7 +28,7 @@ import type { TelemetrySink } from './forward/sink.js';
 export interface GatewayStatus {
   gatewayId: string;
   mqtt: { host: string; port: number; listeners: Array<{ host: string; port: number; tls: boolean; anonymous: boolean }>; connectedClients: number };
-  ingest: IngestCounters & { auth: AuthCounters; subscribe: SubscribeCounters };
+  ingest: IngestCounters & { auth: AuthCounters; subscribe: SubscribeCounters; limits: LimitsSnapshot };
   buffer: BufferStats & { oldestAgeMs: number | null };
   flow: { state: FlowState; heldRecords: number; delayedAckGroups: number; maxSizeBytes: number; lastCommitError: { code: string; message: string; at: number } | null };
   forward: PumpStats;
@@ -103,14 +105,15 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     },
   });
   const expiry = createExpiryTimer(buffer, config.buffer.maxAgeSecs, log, () => flow.update(buffer.stats().bytes, false));
-  const warnLimited = createLogLimiter(log);
+  const routeTable = new TopicRouteTable(config.mqtt.routes.map((r) => r.topic));
+  const limits = createIngestLimits({ limits: config.mqtt.limits, maxPayloadBytes: config.mqtt.maxPayloadBytes, isRoutedTopic: (t) => routeTable.resolve(t) !== null, logger: log });
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     unrouted: config.mqtt.unrouted,
     committer,
-    logger: log,
-    warnLimited,
+    warnLog: limits.warnLog,
+    logFieldMaxChars: limits.logFieldMaxChars,
   });
   const listeners = effectiveListeners(config.mqtt);
   let listener: MqttListener | null = null;
@@ -123,7 +126,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     connectedMethod: (clientId) => listener?.connectedMethod(clientId),
     maxPendingLogins: 256,
     logger: log,
-    warnLimited,
+    warnLog: limits.warnLog,
+    logFieldMaxChars: limits.logFieldMaxChars,
   });
   listener = createMqttListener({
     listeners,
@@ -131,8 +135,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     maxClientIdLength: 128,
     authenticate: auth.authenticate,
     authorizePublish: gate.authorizePublish,
+    limits,
     logger: log,
-    warnLimited,
   });
   const mqtt: MqttListener = listener;
   pump = createForwardPump({
@@ -187,7 +191,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
           listeners: mqtt.addresses.map((b) => ({ host: b.host, port: b.port, tls: b.tls, anonymous: allowsAnonymous(b.config) })),
           connectedClients: mqtt.connectedClients,
         },
-        ingest: { ...gate.counters, auth: auth.counters, subscribe: mqtt.subscribeCounters },
+        ingest: { ...gate.counters, auth: auth.counters, subscribe: mqtt.subscribeCounters, limits: limits.snapshot() },
         buffer: withAge(buffer.stats()),
         flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: config.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
@@ -235,6 +239,7 @@ function statsLine(s: GatewayStatus): Record<string, unknown> {
   return {
     clients: s.mqtt.connectedClients,
     accepted: s.ingest.acceptedTotal,
+    limits: s.ingest.limits,
     bufferedRows: s.buffer.rows,
     bufferedBytes: s.buffer.bytes,
     oldestAgeMs: s.buffer.oldestAgeMs,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { aclRuleSchema, DEFAULT_ACL } from './acl-schema.js';
 import { listenerSchema, type ListenerConfig } from './mqtt-listener-schema.js';
+import { mqttLimitsSchema } from './mqtt-limits-schema.js';
 import { durationMs, ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
 
 export const routeSchema = z.strictObject({
@@ -38,6 +39,7 @@ export const mqttSchema = z
       .describe('A publish on a topic that matches no route: reject (close the connection, counted) or local (ordinary broker traffic between local clients, governed by the ACL, never forwarded to Kafka)'),
     acl: z.array(aclRuleSchema).default(DEFAULT_ACL).describe('Who may subscribe to (read) and publish on unrouted topics (write); denied subscriptions get SUBACK 0x80'),
     sysTopics: z.boolean().default(false).describe('Allow subscriptions to $SYS/# at all (then only where an ACL rule allows)'),
+    limits: mqttLimitsSchema,
   })
   .prefault({})
   .refine((m) => m.listeners === undefined || (m.host === undefined && m.port === undefined), {

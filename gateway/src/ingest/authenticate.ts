@@ -13,7 +13,8 @@ import type { TLSSocket } from 'node:tls';
 import type { AuthenticateError, Client } from 'aedes';
 import { allowsAnonymous, type ListenerConfig } from '../config/mqtt-listener-schema.js';
 import type { Logger } from '../lib/logger.js';
-import { truncateForLog } from '../lib/log-text.js';
+import { truncateField } from '../lib/log-fields.js';
+import type { RateLimitedLog } from '../lib/rate-limited-log.js';
 import type { Acl } from './acl.js';
 import { setClientIdentity, type AuthMethod } from './client-identity.js';
 
@@ -52,8 +53,10 @@ export interface AuthenticatorOptions {
   /** At most this many logins waiting (throttle delay or hash check); beyond: CONNACK 3. */
   maxPendingLogins: number;
   logger: Logger;
-  /** Rate-limited warning (one per key per interval). */
-  warnLimited(key: string, fields: Record<string, unknown>, msg: string): void;
+  /** Rate-limited warnings (one per key per interval). */
+  warnLog: RateLimitedLog;
+  /** Client-supplied strings are truncated to this in logs. */
+  logFieldMaxChars: number;
 }
 
 type AuthCallback = (err: AuthenticateError | null, success: boolean | null) => void;
@@ -72,7 +75,7 @@ export function createAuthenticator(o: AuthenticatorOptions): {
 
   function refuse(client: Client, source: string, rc: number, reason: string, detail: string, cb: AuthCallback): void {
     counters.refusedTotal[reason] = (counters.refusedTotal[reason] ?? 0) + 1;
-    o.warnLimited(`auth:${reason}:${source}`, { event: 'auth_refused', reason, returnCode: rc, clientId: truncateForLog(client.id), source, detail }, 'MQTT login refused');
+    o.warnLog.warn(`auth:${reason}:${source}`, { event: 'auth_refused', reason, returnCode: rc, clientId: truncateField(client.id, o.logFieldMaxChars), source, detail }, 'MQTT login refused');
     const err = new Error(`login refused: ${reason}`) as AuthenticateError;
     (err as { returnCode: number }).returnCode = rc;
     cb(err, false);
@@ -100,7 +103,7 @@ export function createAuthenticator(o: AuthenticatorOptions): {
       const id = certificateIdentity(conn as TLSSocket, tls.identityFrom);
       if (id === null) return refuse(client, source, RC_NOT_AUTHORIZED, 'not_authorized', `certificate has no ${tls.identityFrom} identity`, cb);
       if (client.id !== id || (username !== undefined && username !== id)) {
-        return refuse(client, source, RC_NOT_AUTHORIZED, 'identity_mismatch', `certificate names "${truncateForLog(id)}"`, cb);
+        return refuse(client, source, RC_NOT_AUTHORIZED, 'identity_mismatch', `certificate names "${truncateField(id, o.logFieldMaxChars)}"`, cb);
       }
       return admit(client, source, id, id, 'certificate', cb);
     }

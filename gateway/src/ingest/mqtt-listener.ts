@@ -8,7 +8,8 @@ import type { TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateHandler, type Client, type Subscription } from 'aedes';
 import type { ListenerConfig } from '../config/mqtt-listener-schema.js';
 import type { Logger } from '../lib/logger.js';
-import { truncateForLog } from '../lib/log-text.js';
+import { truncateField } from '../lib/log-fields.js';
+import type { IngestLimits } from './ingest-limits.js';
 import { clientIdentity, type AuthMethod } from './client-identity.js';
 import { ListenerServers, listenerOf, type BoundListener } from './listener-servers.js';
 import type { AuthorizePublish } from './publish-gate.js';
@@ -19,9 +20,9 @@ export interface MqttListenerOptions {
   maxClientIdLength: number;
   authenticate: AuthenticateHandler;
   authorizePublish: AuthorizePublish;
+  /** Resource bounds (mqtt.limits): aedes options, a per-socket admission, the broker wrap. */
+  limits: IngestLimits;
   logger: Logger;
-  /** Rate-limited warning (one per key per interval). */
-  warnLimited(key: string, fields: Record<string, unknown>, msg: string): void;
 }
 
 export interface SubscribeCounters {
@@ -45,44 +46,59 @@ export class MqttListener {
   async start(): Promise<readonly BoundListener[]> {
     const log = this.o.logger;
     const counters = this.subscribeCounters;
+    const limits = this.o.limits;
+    const { preConnect: limitConnect, authorizeSubscribe: capSubscribe, authorizeForward: slowGuard, ...limitOptions } = limits.aedesOptions;
+    const field = (s: string) => truncateField(s, limits.logFieldMaxChars);
     const broker = await Aedes.createBroker({
       id: 'edge-gateway',
       connectTimeout: this.o.connectTimeoutMs,
       maxClientsIdLength: this.o.maxClientIdLength,
+      ...limitOptions,
       preConnect: (client, packet, callback) => {
         // Remembered for [MQTT-3.1.3-8] (aedes replaces an empty id before authenticate runs).
         if (packet.clientId === '') emptyClientIds.add(client);
-        callback(null, true);
+        if (limitConnect) limitConnect(client, packet, callback);
+        else callback(null, true);
       },
       authenticate: this.o.authenticate,
-      authorizePublish: this.o.authorizePublish,
-      authorizeSubscribe: (client: Client, sub: Subscription, callback: (err: Error | null, sub: Subscription | null) => void) => {
+      authorizePublish: limits.wrapAuthorizePublish(this.o.authorizePublish),
+      // The ACL decides first; a granted filter then counts against maxSubscriptionsPerClient.
+      authorizeSubscribe: (client: Client, sub: Subscription, callback: (err: Error | null, sub?: Subscription | null) => void) => {
         const identity = clientIdentity(client);
-        if (identity !== undefined && identity.acl.canSubscribe(sub.topic)) {
-          counters.grantedTotal++;
-          return callback(null, sub);
+        if (identity === undefined || !identity.acl.canSubscribe(sub.topic)) {
+          counters.deniedTotal++;
+          limits.warnLog.warn(`sub:${field(client.id)}`, { event: 'subscribe_denied', clientId: field(client.id), topic: field(sub.topic) }, 'subscription denied by the ACL (SUBACK 0x80)');
+          // A null subscription makes aedes answer SUBACK 0x80 for this filter [MQTT-3.9.3].
+          return callback(null, null);
         }
-        counters.deniedTotal++;
-        this.o.warnLimited(`sub:${client.id}`, { event: 'subscribe_denied', clientId: truncateForLog(client.id), topic: truncateForLog(sub.topic) }, 'subscription denied by the ACL (SUBACK 0x80)');
-        // A null subscription makes aedes answer SUBACK 0x80 for this filter [MQTT-3.9.3].
-        callback(null, null);
+        const granted = (err: Error | null, s?: Subscription | null) => {
+          if (!err && s) counters.grantedTotal++;
+          callback(err, s);
+        };
+        if (capSubscribe) capSubscribe(client, sub, granted);
+        else granted(null, sub);
       },
+      // Read access is checked again per message (defence in depth), then the slow-subscriber bound.
       authorizeForward: (client, packet) => {
         const identity = clientIdentity(client);
-        if (identity !== undefined && identity.acl.canRead(packet.topic)) return packet;
-        counters.forwardDeniedTotal++;
-        return null;
+        if (identity === undefined || !identity.acl.canRead(packet.topic)) {
+          counters.forwardDeniedTotal++;
+          return null;
+        }
+        return slowGuard ? slowGuard(client, packet) : packet;
       },
     });
-    broker.on('clientError', (client, err) => log.debug({ clientId: truncateForLog(client.id), err: err.message }, 'client error'));
-    broker.on('connectionError', (client, err) => log.debug({ clientId: truncateForLog(client?.id), err: err.message }, 'connection error'));
+    limits.attachBroker(broker);
+    broker.on('clientError', (client, err) => log.debug({ clientId: field(client.id ?? ''), err: err.message }, 'client error'));
+    broker.on('connectionError', (client, err) => log.debug({ clientId: field(client?.id ?? ''), err: err.message }, 'connection error'));
     this.broker = broker;
 
     const servers = new ListenerServers({
       listeners: this.o.listeners,
       handshakeTimeoutMs: this.o.connectTimeoutMs,
-      admitSocket: () => true,
+      admitSocket: (socket) => limits.admitSocket(socket),
       onClient: (socket) => {
+        limits.guardMqttSocket(socket);
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
         socket.setNoDelay(true);
@@ -90,7 +106,7 @@ export class MqttListener {
       },
       onTlsError: (err, socket: TLSSocket | undefined) => {
         const source = socket?.remoteAddress ?? 'unknown';
-        this.o.warnLimited(`tls:${source}`, { event: 'tls_handshake_failed', source, reason: err.message }, 'TLS handshake failed');
+        limits.warnLog.warn(`tls:${source}`, { event: 'tls_handshake_failed', source, reason: err.message }, 'TLS handshake failed');
       },
     });
     this.servers = servers;

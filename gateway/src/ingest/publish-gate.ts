@@ -14,8 +14,8 @@
 import type { Client, PublishPacket } from 'aedes';
 import type { CommitCallback, GroupCommitter } from '../buffer/group-commit.js';
 import { gatewayError, type GatewayError } from '../errors.js';
-import type { Logger } from '../lib/logger.js';
-import { truncateForLog } from '../lib/log-text.js';
+import { truncateField } from '../lib/log-fields.js';
+import type { RateLimitedLog } from '../lib/rate-limited-log.js';
 import { TopicRouteTable } from '../lib/topic-route.js';
 import { clientIdentity } from './client-identity.js';
 
@@ -25,9 +25,10 @@ export interface PublishGateOptions {
   /** Publishes on unrouted topics: reject (close) or local broker traffic under the ACL. */
   unrouted: 'reject' | 'local';
   committer: GroupCommitter;
-  logger: Logger;
-  /** Rate-limited warning (one per key per interval). */
-  warnLimited(key: string, fields: Record<string, unknown>, msg: string): void;
+  /** Rejections are logged once per code and client per interval (a rejected device retries). */
+  warnLog: RateLimitedLog;
+  /** Client-supplied strings (topic, client id) are truncated to this in logs and errors. */
+  logFieldMaxChars: number;
 }
 
 export interface IngestCounters {
@@ -44,13 +45,14 @@ export type AuthorizePublish = (client: Client | null, packet: PublishPacket, ca
 export function createPublishGate(opts: PublishGateOptions): { authorizePublish: AuthorizePublish; counters: IngestCounters } {
   const table = new TopicRouteTable(opts.routes);
   const counters: IngestCounters = { acceptedTotal: 0, localTotal: 0, willsNotForwardedTotal: 0, rejectedTotal: {} };
-  const { committer, maxPayloadBytes, logger, unrouted } = opts;
+  const { committer, maxPayloadBytes, unrouted } = opts;
+  const field = (s: string) => truncateField(s, opts.logFieldMaxChars);
 
   function reject(client: Client, packet: PublishPacket, err: GatewayError, callback: (e?: Error | null) => void): void {
     counters.rejectedTotal[err.code] = (counters.rejectedTotal[err.code] ?? 0) + 1;
-    opts.warnLimited(
-      `pub:${err.code}:${client.id}`,
-      { event: 'publish_rejected', code: err.code, clientId: truncateForLog(client.id), topic: truncateForLog(packet.topic), reason: truncateForLog(err.message) },
+    opts.warnLog.warn(
+      `pub:${err.code}:${field(client.id)}`,
+      { event: 'publish_rejected', code: err.code, clientId: field(client.id), topic: field(packet.topic), reason: err.message },
       'publish rejected; closing connection',
     );
     // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection on error, which the
@@ -74,10 +76,10 @@ export function createPublishGate(opts: PublishGateOptions): { authorizePublish:
         return callback(null);
       }
       const code = unrouted === 'local' ? 'GW_ERR_INGEST_NOT_AUTHORIZED' : 'GW_ERR_INGEST_TOPIC_UNROUTED';
-      return reject(client, packet, gatewayError(code, `"${truncateForLog(topic)}"`), callback);
+      return reject(client, packet, gatewayError(code, `"${field(topic)}"`), callback);
     }
     if (hit.deviceId !== identity.id) {
-      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `"${truncateForLog(identity.id)}" published as device "${truncateForLog(hit.deviceId)}"`), callback);
+      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `"${field(identity.id)}" published as device "${field(hit.deviceId)}"`), callback);
     }
     if (isWill) {
       // A will is the broker speaking for a device that vanished, not a reading: local only.
