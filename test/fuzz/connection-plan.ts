@@ -26,6 +26,8 @@ export interface PlanOptions extends PayloadOptions {
   typedMaxDepth?: number;
   /** Share of sessions that ask for a persistent session (clean=false), which outlives the socket. */
   persistentSessionShare: number;
+  /** Share of publishes with RETAIN set (see SessionContext.retainShare). */
+  retainShare: number;
 }
 
 export interface PlannedFrame extends Frame {
@@ -54,7 +56,7 @@ export function planConnection(index: number, o: PlanOptions): ConnectionPlan {
   const family = rng.weighted(o.families);
   const clientId = `fz-${index.toString(36)}`;
   const version: valid.ProtocolVersion = rng.chance(0.3) ? 5 : 4;
-  const ctx: valid.SessionContext = { clientId, version, ownTopic: `devices/${clientId}/telemetry` };
+  const ctx: valid.SessionContext = { clientId, version, ownTopic: `devices/${clientId}/telemetry`, retainShare: o.retainShare };
   const frames: Frame[] = [];
   const n = rng.range(1, o.maxFramesPerConnection);
   const connect = () => valid.connectFrame(ctx, rng, { clean: !rng.chance(o.persistentSessionShare) });

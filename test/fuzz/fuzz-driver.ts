@@ -52,6 +52,7 @@ export function planOptions(o: FuzzOptions): PlanOptions {
     maxPayloadBytes: o.maxPayloadBytes ?? 256 * 1024,
     maxDepth: o.maxDepth ?? 20_000,
     persistentSessionShare: o.persistentSessionShare ?? 0.1,
+    retainShare: o.retainShare ?? 0.05,
     ...(o.typedTopic ? { typedTopic: o.typedTopic } : {}),
     ...(o.typedMaxDepth !== undefined ? { typedMaxDepth: o.typedMaxDepth } : {}),
   };

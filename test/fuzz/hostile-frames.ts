@@ -121,7 +121,7 @@ export function hostilePublish(ctx: SessionContext, rng: FuzzRng, payload: Buffe
   else label = `publish-qos${qosBits}-${label}`;
   if (qosBits === 0) messageId = -1;
   const props = ctx.version === 5 ? (rng.chance(0.5) ? garbageProperties(rng) : Buffer.from([0])) : Buffer.alloc(0);
-  const flags = (qosBits << 1) | (rng.chance(0.1) ? 0x08 : 0) | (rng.chance(0.1) ? 0x01 : 0);
+  const flags = (qosBits << 1) | (rng.chance(0.1) ? 0x08 : 0) | (rng.chance(ctx.retainShare * 2) ? 0x01 : 0);
   const body = Buffer.concat([mqttString(topic), messageId >= 0 ? u16(messageId) : Buffer.alloc(0), props, payload]);
   return { label, bytes: rawPacket(0x30 | flags, body) };
 }

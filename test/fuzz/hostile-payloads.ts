@@ -5,7 +5,7 @@
  */
 import type { FuzzRng } from './fuzz-rng.js';
 
-export const PAYLOAD_KINDS = ['deep-json-array', 'deep-json-object', 'huge-numbers', 'invalid-utf8', 'empty', 'binary', 'near-limit', 'json-odd', 'long-string'] as const;
+export const PAYLOAD_KINDS = ['deep-json-array', 'deep-json-object', 'deep-json-in-field', 'huge-numbers', 'invalid-utf8', 'empty', 'binary', 'near-limit', 'json-odd', 'long-string'] as const;
 export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 
 export interface PayloadOptions {
@@ -24,6 +24,11 @@ export function hostilePayload(rng: FuzzRng, o: PayloadOptions, kind: PayloadKin
     case 'deep-json-object': {
       const d = rng.range(1, o.maxDepth);
       return { kind, payload: Buffer.from(`${'{"a":'.repeat(d)}1${'}'.repeat(d)}`) };
+    }
+    case 'deep-json-in-field': {
+      // Nested under a field, so a schema check reports (and previews) the deep value itself.
+      const d = rng.range(1, o.maxDepth);
+      return { kind, payload: Buffer.from(`{"seq":1,"note":${rng.chance(0.5) ? `${'['.repeat(d)}${']'.repeat(d)}` : `${'{"a":'.repeat(d)}1${'}'.repeat(d)}`}}`) };
     }
     case 'huge-numbers':
       return { kind, payload: Buffer.from(rng.pick(['{"seq":1e309,"temperature":-1e309}', `{"seq":${'9'.repeat(rng.range(20, 5000))}}`, '{"seq":-0,"temperature":NaN}', '{"seq":1.7976931348623157e308,"uptimeSecs":9007199254740993}', '1e99999'])) };

@@ -12,6 +12,8 @@ export interface SessionContext {
   version: ProtocolVersion;
   /** The topic this client may publish on (devices/<clientId>/telemetry). */
   ownTopic: string;
+  /** Share of publishes with the RETAIN flag (each kept by the broker per topic, beyond the socket). */
+  retainShare: number;
 }
 
 const gen = (packet: mqttPacket.Packet, version: ProtocolVersion): Buffer => mqttPacket.generate(packet, { protocolVersion: version });
@@ -27,7 +29,7 @@ export function connectFrame(ctx: SessionContext, rng: FuzzRng, over: { clean?: 
   };
   if (rng.chance(0.15)) packet.username = rng.pick(['', 'admin', 'u'.repeat(rng.range(1, 300))]);
   if (packet.username !== undefined && rng.chance(0.5)) packet.password = rng.bytes(rng.range(0, 64));
-  if (rng.chance(0.1)) packet.will = { topic: rng.chance(0.5) ? ctx.ownTopic : 'fz/will', payload: rng.bytes(rng.range(0, 256)), qos: rng.pick([0, 1, 2] as const), retain: rng.chance(0.3) };
+  if (rng.chance(0.1)) packet.will = { topic: rng.chance(0.5) ? ctx.ownTopic : 'fz/will', payload: rng.bytes(rng.range(0, 256)), qos: rng.pick([0, 1, 2] as const), retain: rng.chance(0.3) && ctx.retainShare > 0 };
   if (ctx.version === 5 && rng.chance(0.3)) {
     packet.properties = { sessionExpiryInterval: rng.pick([0, 60, 0xffffffff]), receiveMaximum: rng.range(1, 65535), maximumPacketSize: rng.range(16, 1 << 20), topicAliasMaximum: rng.range(0, 100), userProperties: { a: 'b' } };
   }
@@ -35,7 +37,7 @@ export function connectFrame(ctx: SessionContext, rng: FuzzRng, over: { clean?: 
 }
 
 export function publishFrame(ctx: SessionContext, rng: FuzzRng, topic: string, payload: Buffer, qos: 0 | 1 | 2, messageId: number): Buffer {
-  const packet: mqttPacket.IPublishPacket = { cmd: 'publish', topic, payload, qos, dup: rng.chance(0.05), retain: rng.chance(0.05) };
+  const packet: mqttPacket.IPublishPacket = { cmd: 'publish', topic, payload, qos, dup: rng.chance(0.05), retain: rng.chance(ctx.retainShare) };
   if (qos > 0) packet.messageId = messageId;
   if (ctx.version === 5 && rng.chance(0.2)) packet.properties = { payloadFormatIndicator: rng.chance(0.5), messageExpiryInterval: rng.range(0, 3600), contentType: 'application/json', userProperties: { k: 'v' } };
   return gen(packet, ctx.version);
