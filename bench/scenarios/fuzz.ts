@@ -13,7 +13,7 @@ import type { FuzzOptions } from '../../test/fuzz/fuzz-driver.js';
 
 const MiB = 1024 * 1024;
 
-export async function run(args: { frames: number; seed: number; persistentSessionShare: number; typedMaxDepth: number }): Promise<void> {
+export async function run(args: { frames: number; seed: number; persistentSessionShare: number; retainShare: number; typedMaxDepth: number }): Promise<void> {
   console.error(`# fuzz seed ${args.seed}, frames ${args.frames} (repeat: npm run bench -- fuzz --seed ${args.seed} --frames ${args.frames})`);
   const topic = 'bench.fuzz';
   const legitTopic = 'bench.fuzz.legit';
@@ -26,8 +26,8 @@ export async function run(args: { frames: number; seed: number; persistentSessio
     },
     { topic: LEGIT_ROUTE, kafkaTopic: legitTopic },
   ];
-  // Gateway logs are kept by the harness in memory; the run only needs the start/stop events.
-  const gw = new GatewayProcess({ config: { log: { level: 'info' }, mqtt: { routes }, kafka: { brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } } });
+  // statsIntervalSecs 1: the gateway's own heap figures, to tell a JS leak from RSS high water.
+  const gw = new GatewayProcess({ config: { log: { level: 'info', statsIntervalSecs: 1 }, mqtt: { routes }, kafka: { brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } } });
   try {
     await gw.start();
     const fuzz: Omit<FuzzOptions, 'host' | 'port' | 'shouldStop' | 'onProgress'> = {
@@ -38,8 +38,11 @@ export async function run(args: { frames: number; seed: number; persistentSessio
       typedTopic: (id) => `typed/${id}/telemetry`,
       typedMaxDepth: args.typedMaxDepth,
       persistentSessionShare: args.persistentSessionShare,
+      retainShare: args.retainShare,
     };
     let lastPrint = 0;
+    let scanned = 0;
+    const heap = { maxUsed: 0, lastUsed: 0, maxTotal: 0 };
     const r = await runHostile({
       gw,
       brokers: kafka.brokers,
@@ -50,7 +53,18 @@ export async function run(args: { frames: number; seed: number; persistentSessio
       legitRate: 50,
       checkpoints: 10,
       onProgress: (s, rss) => {
-        if (gw.logs.length > 10_000) gw.logs.splice(0, gw.logs.length - 1000);
+        for (; scanned < gw.logs.length; scanned++) {
+          const l = gw.logs[scanned]!;
+          if (l.event !== 'stats') continue;
+          heap.lastUsed = l['heapUsedBytes'] as number;
+          heap.maxUsed = Math.max(heap.maxUsed, heap.lastUsed);
+          heap.maxTotal = Math.max(heap.maxTotal, l['heapTotalBytes'] as number);
+        }
+        // The harness keeps every log line in memory; a long run keeps only the recent ones.
+        if (gw.logs.length > 10_000) {
+          gw.logs.splice(0, gw.logs.length - 1000);
+          scanned = gw.logs.length;
+        }
         if (s.framesPlanned - lastPrint >= 10_000) {
           lastPrint = s.framesPlanned;
           console.error(`# ${s.framesPlanned} frames planned, ${s.framesWritten} written, ${s.connections} connections, RSS ${fmt(rss / MiB, 1)} MiB`);
@@ -69,13 +83,15 @@ export async function run(args: { frames: number; seed: number; persistentSessio
       'legit acked / audited (in order)': `${r.legit.report.acked} / ${audited} (${r.legit.inOrder ? 'yes' : 'NO'})`,
       'legit reconnects': r.legit.report.reconnects,
       'gateway RSS MiB idle / start / max / end': `${fmt(r.idleRssBytes / MiB, 1)} / ${fmt(r.rss.startBytes / MiB, 1)} / ${fmt(r.rss.maxBytes / MiB, 1)} / ${fmt(r.rss.endBytes / MiB, 1)}`,
+      'V8 heap used MiB max / last': `${fmt(heap.maxUsed / MiB, 1)} / ${fmt(heap.lastUsed / MiB, 1)}`,
       crash: r.crashed ? `YES (in flight: ${s.inFlightAtStop.join(',')})` : 'no',
       'fresh client served after': r.freshClientServed ? 'yes' : 'NO',
     };
-    writeResult('fuzz', `Fuzz: malformed MQTT frames and payloads, 16 raw connections at a time, vs. the gateway with real Kafka`, [row], { stats: s, rss: r.rss, idleRssBytes: r.idleRssBytes, legit: { ...r.legit, seqsInKafka: undefined }, ackedAtCheckpoints: r.legit.ackedAtCheckpoints, options: { ...fuzz, typedTopic: 'typed/<id>/telemetry' } }, [
+    writeResult('fuzz', `Fuzz: malformed MQTT frames and payloads, 16 raw connections at a time, vs. the gateway with real Kafka`, [row], { heap, stats: s, rss: r.rss, idleRssBytes: r.idleRssBytes, legit: { ...r.legit, seqsInKafka: undefined }, ackedAtCheckpoints: r.legit.ackedAtCheckpoints, options: { ...fuzz, typedTopic: 'typed/<id>/telemetry' } }, [
       `first responses: ${Object.entries(s.firstResponse).map(([k, v]) => `${k} ${v}`).join(', ')}; socket errors: ${Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
       `families (connections): ${Object.entries(s.byFamily).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-      `persistent-session share ${args.persistentSessionShare}, JSON depth on the typed route capped at ${args.typedMaxDepth} (deeper crash-loops the gateway today: finding F2)`,
+      `persistent-session share ${args.persistentSessionShare}, retain share ${args.retainShare}, JSON depth on the typed route capped at ${args.typedMaxDepth} (deeper crash-loops the gateway today: finding F2)`,
+      'V8 heap from the gateway\'s own 1 s stats lines (last = the last line before the run ended): heap used falling back while RSS stays up is allocator/heap high water, not a JS leak',
       'legit device: one MQTT.js client, QoS1, 50 msgs/s, on its own route and Kafka topic, audited (decoded, keyed, in order)',
     ]);
   } finally {
