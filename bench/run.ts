@@ -8,6 +8,7 @@
  *   start
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
  *   compare  --baseline "<gateway command>" [--label L] [--duration 15s] [--rows 300000]
+ *   fuzz     [--frames 150000] [--seed N] [--persistent-share 0] [--retain-share 0.05] [--typed-max-depth 64]
  */
 import { parseArgs } from 'node:util';
 
@@ -21,6 +22,11 @@ async function main(): Promise<void> {
       rows: { type: 'string' },
       baseline: { type: 'string' },
       label: { type: 'string' },
+      frames: { type: 'string' },
+      seed: { type: 'string' },
+      'persistent-share': { type: 'string' },
+      'retain-share': { type: 'string' },
+      'typed-max-depth': { type: 'string' },
     },
   });
   const scenario = positionals[0];
@@ -41,8 +47,17 @@ async function main(): Promise<void> {
       return (await import('./scenarios/profile.js')).run({ duration: values.duration ?? '15s' });
     case 'start':
       return (await import('./scenarios/start.js')).run();
+    case 'fuzz':
+      return (await import('./scenarios/fuzz.js')).run({
+        // Planned frames; about a third are never written (the gateway closed the connection first).
+        frames: Number(values.frames ?? 150_000),
+        seed: Number(values.seed ?? 20_261_202),
+        persistentSessionShare: Number(values['persistent-share'] ?? 0),
+        retainShare: Number(values['retain-share'] ?? 0.05),
+        typedMaxDepth: Number(values['typed-max-depth'] ?? 64),
+      });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, profile, compare`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, profile, compare, fuzz`);
   }
 }
 
