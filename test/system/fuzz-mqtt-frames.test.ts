@@ -124,7 +124,7 @@ test(`fuzzed MQTT frames and payloads (seed ${SEED}, ${FRAMES} frames): the gate
  * dies with "Fatal JavaScript invalid size error" (no exception to catch). `edge-gateway audit`
  * on a topic any such device wrote to cannot finish. The gateway itself is unaffected.
  */
-test('finding F1: the auditor reports on a device whose seq is 10^20 instead of aborting', { skip: 'finding F1 (auditor gap scan is linear in the highest seq): un-skip with the fix in gateway/src/audit/audit-report.ts' }, () => {
+test('finding F1 (fixed): the auditor reports on a device whose seq is 10^20 or 2^52 instead of aborting', () => {
   const ledger = new AuditLedger();
   const seq = deviceSeqOf(Buffer.from(`{"seq":${'9'.repeat(20)}}`));
   ledger.add({ key: 'fz-7', deviceId: 'fz-7', deviceSeq: seq, partition: 0 });
@@ -132,6 +132,15 @@ test('finding F1: the auditor reports on a device whose seq is 10^20 instead of 
   const report = ledger.report('t', { legit: { ackedContiguousTo: 1 } });
   assert.equal(report.records, 2);
   assert.equal(report.missingAcked, 0);
+  assert.equal(seq, null, 'a seq beyond 2^53 cannot be compared exactly: reported as no seq');
+  assert.equal(report.noSeq, 1);
+  // A huge but exact seq: the gap count is arithmetic, not a walk over 2^52 numbers.
+  const big = new AuditLedger();
+  big.add({ key: 'fz-8', deviceId: 'fz-8', deviceSeq: 1, partition: 0 });
+  big.add({ key: 'fz-8', deviceId: 'fz-8', deviceSeq: 2 ** 52, partition: 0 });
+  const r = big.report('t');
+  assert.equal(r.gaps, 2 ** 52 - 2);
+  assert.equal(r.problems[0]?.gaps.length, 20);
 });
 
 /**

@@ -141,21 +141,30 @@ export class AuditLedger {
       // Gaps: holes between the first and the highest seq seen (or acknowledged).
       const top = Math.max(d?.maxSeq ?? 0, e?.ackedContiguousTo ?? 0);
       const from = e ? 1 : d?.minSeq ?? 1;
+      // Counted arithmetically, never by walking the range: a hostile device may claim seq 10^20.
+      const inRange = (hi: number) => {
+        const all = new Set<number>();
+        for (const set of [d?.seen, dlq, dropped]) for (const s of set ?? []) if (s >= from && s <= hi) all.add(s);
+        return all.size;
+      };
+      const gapCount = top >= from ? top - from + 1 - inRange(top) : 0;
+      const ackedTop = e ? Math.min(top, e.ackedContiguousTo) : from - 1;
+      const missingCount = ackedTop >= from ? ackedTop - from + 1 - inRange(ackedTop) : 0;
       const gapList: number[] = [];
       const missingList: number[] = [];
-      for (let s = from; s <= top; s++) {
+      for (let s = from; s <= top && gapList.length < 20; s++) {
         if (accounted(s)) continue;
         gapList.push(s);
         if (e && s <= e.ackedContiguousTo) missingList.push(s);
       }
       // A device with acknowledged messages of which none is accounted for anywhere.
-      if (!d && e && missingList.length > 0) expectedDevicesMissing++;
-      gaps += gapList.length;
-      missingAcked += missingList.length;
+      if (!d && e && missingCount > 0) expectedDevicesMissing++;
+      gaps += gapCount;
+      missingAcked += missingCount;
       duplicates += d?.duplicates ?? 0;
       outOfOrder += d?.outOfOrder ?? 0;
       if ((d?.partitions.size ?? 0) > 1) several++;
-      if (gapList.length > 0 || (d?.outOfOrder ?? 0) > 0 || (d?.duplicates ?? 0) > 0 || (d?.partitions.size ?? 0) > 1) {
+      if (gapCount > 0 || (d?.outOfOrder ?? 0) > 0 || (d?.duplicates ?? 0) > 0 || (d?.partitions.size ?? 0) > 1) {
         if (problems.length < 20) {
           problems.push({
             deviceId: id,
@@ -193,8 +202,7 @@ export class AuditLedger {
 /** The device's own sequence number from a JSON payload (or a decoded typed record). */
 export function deviceSeqOf(payload: Buffer | Record<string, unknown>): number | null {
   if (!Buffer.isBuffer(payload)) {
-    const v = payload['seq'];
-    return typeof v === 'number' && Number.isInteger(v) ? v : null;
+    return safeSeq(payload['seq']);
   }
   const text = payload.toString('utf8');
   let parsed: unknown;
@@ -203,8 +211,12 @@ export function deviceSeqOf(payload: Buffer | Record<string, unknown>): number |
   } catch {
     // Malformed payloads (dead letters, drop-log heads) still carry the seq as text.
     const m = /"seq"\s*:\s*(\d+)/.exec(text);
-    return m ? Number(m[1]) : null;
+    return m ? safeSeq(Number(m[1])) : null;
   }
-  const v = (parsed as { seq?: unknown } | null)?.seq;
-  return typeof v === 'number' && Number.isInteger(v) ? v : null;
+  return safeSeq((parsed as { seq?: unknown } | null)?.seq);
+}
+
+/** A usable seq: a non-negative safe integer (2^53 and above cannot be compared exactly). */
+function safeSeq(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
 }
