@@ -26,7 +26,8 @@ const run = promisify(execFile);
 async function startGateway(t: TestContext, limits: Record<string, unknown>): Promise<GatewayProcess> {
   const kafka = await sharedKafka();
   const { topic, dlqTopic } = uniqueTopics('limits');
-  const gw = new GatewayProcess({ config: { mqtt: { limits }, kafka: { brokers: kafka.brokers, topic, dlqTopic }, log: { statsIntervalSecs: 0 } } });
+  // Local apps here read anything (the limits, not the ACL, are under test).
+  const gw = new GatewayProcess({ config: { mqtt: { limits, acl: [{ anonymous: true, topic: '#', access: 'read' }] }, kafka: { brokers: kafka.brokers, topic, dlqTopic }, log: { statsIntervalSecs: 0 } } });
   t.after(() => gw.close());
   await gw.start();
   return gw;

@@ -26,7 +26,8 @@ test('a stopped subscriber to # neither stalls publishers nor grows memory nor c
   await kafka.createTopics([topic, dlqTopic], 3);
   const gw = new GatewayProcess({
     config: {
-      mqtt: { limits: { slowSubscriberTimeoutMs: 8000, maxQueuedBytes: MiB } },
+      // The ACL must grant '#' to this local client (denied by default), or nothing is delivered.
+      mqtt: { limits: { slowSubscriberTimeoutMs: 8000, maxQueuedBytes: MiB }, acl: [{ anonymous: true, topic: '#', access: 'read' }] },
       kafka: { brokers: kafka.brokers, topic, dlqTopic },
       log: { statsIntervalSecs: 0 },
     },
@@ -46,6 +47,7 @@ test('a stopped subscriber to # neither stalls publishers nor grows memory nor c
   let subOut = '';
   sub.stdout!.on('data', (d: Buffer) => (subOut += d.toString().slice(0, 10_000)));
   await waitFor('mosquitto_sub subscribed', () => subOut.includes('received SUBACK'), 10_000);
+  assert.match(subOut, /Subscribed \(mid: \d+\): 1\b/, 'the subscription to # was granted QoS 1 (the ACL allows it here)');
   sub.kill('SIGSTOP');
 
   const baseRss = rssBytes(gw.pid!)!;
