@@ -6,7 +6,7 @@
  * halving the lease and dead-lettered, so the queue moves on.
  */
 import type { TelemetryBuffer } from '../buffer/buffer.js';
-import type { RecordEncoder } from '../encode/encoder.js';
+import type { EncodeOutcome, RecordEncoder } from '../encode/encoder.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, sleep } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
@@ -241,29 +241,51 @@ export class ForwardPump {
     }
   }
 
-  /** Encodes a lease; records that cannot be encoded become DLQ messages in their place. */
+  /**
+   * Encodes a lease; records that cannot be encoded become DLQ messages in their place. Nothing
+   * one record holds may throw out of here: a throw would stop the loop with the record still
+   * first in the buffer, i.e. crash the gateway again after every restart.
+   */
   private prepare(lease: Lease): Prepared {
-    const { encoder, dlqTopic } = this.o;
+    const { encoder } = this.o;
     const messages: OutMessage[] = new Array(lease.records.length);
+    let n = 0;
     let deadLetters: DeadLetter[] | null = null;
     for (let i = 0; i < lease.records.length; i++) {
       const r = lease.records[i]!;
-      const out = encoder.encode(r);
-      if (out.ok) {
-        messages[i] = { topic: out.topic, key: r.deviceId, value: out.value };
-      } else {
-        // The bad record goes to the DLQ in the same send, in its place: the device's other
-        // messages are neither blocked nor reordered.
-        (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
-        messages[i] = {
-          topic: dlqTopic,
-          key: r.deviceId,
-          value: encoder.encodeRaw(r),
-          headers: { 'x-dlq-code': out.code, 'x-dlq-reason': out.reason, 'x-gateway-seq': String(r.seq) },
-        };
+      let out: EncodeOutcome;
+      try {
+        out = encoder.encode(r);
+      } catch (err) {
+        out = { ok: false, code: 'GW_ERR_ENCODE_FAILED', reason: reasonOf(err) };
       }
+      if (out.ok) {
+        messages[n++] = { topic: out.topic, key: r.deviceId, value: out.value };
+        continue;
+      }
+      // The bad record goes to the DLQ in the same send, in its place: the device's other
+      // messages are neither blocked nor reordered.
+      (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
+      const dlq = this.dlqMessage(r, out.code, out.reason);
+      if (dlq !== null) messages[n++] = dlq;
     }
+    if (n < messages.length) messages.length = n;
     return { lease, messages, deadLetters: deadLetters ?? [] };
+  }
+
+  /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
+  private dlqMessage(r: StoredRecord, code: string, reason: string): OutMessage | null {
+    try {
+      return {
+        topic: this.o.dlqTopic,
+        key: r.deviceId,
+        value: this.o.encoder.encodeRaw(r),
+        headers: { 'x-dlq-code': code, 'x-dlq-reason': reason, 'x-gateway-seq': String(r.seq) },
+      };
+    } catch (err) {
+      this.o.logger.error({ code, deviceId: r.deviceId, seq: r.seq, err: reasonOf(err) }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
+      return null;
+    }
   }
 
   private async sendOnce(p: Prepared, deferAck: boolean): Promise<void> {
@@ -330,6 +352,12 @@ export class ForwardPump {
 
 export function createForwardPump(opts: PumpOptions): ForwardPump {
   return new ForwardPump(opts);
+}
+
+/** Error name and message, bounded: it travels in a Kafka header and the dead_letters table. */
+function reasonOf(err: unknown): string {
+  const s = `${err instanceof Error ? err.name : typeof err}: ${describeError(err)}`;
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
 }
 
 function subLease(records: StoredRecord[]): Lease {
