@@ -8,6 +8,9 @@ import { FlowControl, type FlowState } from './buffer/flow-control.js';
 import { createExpiryTimer } from './buffer/expiry-timer.js';
 import { logFlowChange } from './buffer/flow-log.js';
 import { createSqliteBuffer, type SqliteBuffer } from './buffer/sqlite-buffer.js';
+import { createSqliteCrashGuard } from './buffer/sqlite-crash-guard.js';
+import type { CrashGuard } from './buffer/crash-guard.js';
+import { isGatewayError } from './errors.js';
 import { createAvroEncoder } from './encode/avro-encoder.js';
 import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
@@ -41,6 +44,11 @@ export interface Gateway {
   reloadTls(): Array<{ index: number; ok: boolean; error?: string }>;
   /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs`, close the DB. */
   close(opts?: { forwardGraceMs?: number }): Promise<void>;
+  /**
+   * The process is dying of `err` (uncaught exception): synchronously records the buffer rows in
+   * flight in the crash guard. Returns the guard written, null when no row was in flight; never throws.
+   */
+  recordCrash(err: unknown): { guard: CrashGuard | null; error?: string };
 }
 
 export interface GatewayDeps {
@@ -66,6 +74,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     dropLogMaxRows: config.buffer.dropLogMaxRows,
     nativeBinding: deps.sqliteNativeBinding,
   });
+  const crashGuard = createSqliteCrashGuard(buffer.database, () => buffer.leasedRange());
   const encoder = createAvroEncoder({ gatewayId: config.gatewayId, defaultTopic: config.kafka.topic, routes: config.mqtt.routes });
   const sink =
     deps.sink ??
@@ -154,6 +163,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       flow.update(buffer.stats().bytes, false);
       committer.kick();
     },
+    crashGuard,
+    crashLimit: config.forward.crashLimit,
   });
   let address = { host: listeners[0]!.host, port: listeners[0]!.port };
   let closing: Promise<void> | null = null;
@@ -205,6 +216,14 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       }
       return results;
     },
+    recordCrash(err) {
+      try {
+        const code = isGatewayError(err) ? err.code : err instanceof Error ? err.name : typeof err;
+        return { guard: crashGuard.recordCrash(code) };
+      } catch (e) {
+        return { guard: null, error: (e as Error)?.message ?? String(e) };
+      }
+    },
     close(opts) {
       closing ??= (async () => {
         log.info({ event: 'shutdown_begin' }, 'shutting down');
@@ -246,6 +265,7 @@ function statsLine(s: GatewayStatus): Record<string, unknown> {
     flow: s.flow.state,
     acked: s.buffer.ackedTotal,
     deadLettered: s.buffer.deadLetteredTotal,
+    poisonRows: s.forward.poisonRowsTotal,
     dropped: s.buffer.droppedTotal,
     kafkaUp: s.forward.kafkaUp,
     sendErrors: s.forward.sendErrorsTotal,

@@ -50,6 +50,7 @@ export class SqliteBuffer implements TelemetryBuffer {
   private readonly insertDeadLetter: Statement;
   private readonly trimDeadLetters: Statement<[number]>;
   private readonly oldestRow: Statement<[], { received_at: number }>;
+  private readonly firstSeqRow: Statement<[], { s: number | null }>;
   private readonly selectVictims: Statement<[number, number], VictimRow>;
   private readonly selectExpired: Statement<[number, number, number], VictimRow>;
   private readonly insertDrop: Statement;
@@ -89,6 +90,7 @@ export class SqliteBuffer implements TelemetryBuffer {
     );
     this.trimDeadLetters = db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT max(id) FROM dead_letters) - ?');
     this.oldestRow = db.prepare('SELECT received_at FROM records ORDER BY seq LIMIT 1');
+    this.firstSeqRow = db.prepare('SELECT min(seq) AS s FROM records');
     const victimCols = `seq, device_id, received_at, ${SQL_ROW_BYTES} AS size, substr(payload, 1, ${DROP_LOG_HEAD_BYTES}) AS head`;
     this.selectVictims = db.prepare(`SELECT ${victimCols} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.selectExpired = db.prepare(`SELECT ${victimCols} FROM records WHERE seq > ? AND received_at < ? ORDER BY seq LIMIT ?`);
@@ -274,6 +276,17 @@ export class SqliteBuffer implements TelemetryBuffer {
 
   private refreshOldest(): void {
     this.oldestReceivedAt = this.rows > 0 ? (this.oldestRow.get()?.received_at ?? null) : null;
+  }
+
+  /**
+   * Rows leased and not yet acknowledged (in flight, or acked by Kafka with the delete pending),
+   * or null. Leases go out in seq order and every row below a lease is acked or still leased,
+   * so this is [lowest buffered seq, highest leased seq]. One query; for the crash handler.
+   */
+  leasedRange(): { firstSeq: number; lastSeq: number } | null {
+    if (this.closed || this.leasedUpTo === 0) return null;
+    const first = this.firstSeqRow.get()?.s ?? null;
+    return first === null || first > this.leasedUpTo ? null : { firstSeq: first, lastSeq: this.leasedUpTo };
   }
 
   resetLeases(): void {

@@ -34,6 +34,14 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
   const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding() });
+  // Crash breaker: note the buffer rows in flight before dying, so a row that keeps crashing the
+  // process is dead-lettered at a later start instead of crash-looping it (forward.crashLimit).
+  // Unhandled rejections arrive here too (Node's default --unhandled-rejections=throw).
+  process.on('uncaughtException', (err, origin) => {
+    const crash = gateway.recordCrash(err);
+    logger.fatal({ event: 'crash', origin, err, crashGuard: crash.guard, crashGuardError: crash.error }, 'uncaught exception; exiting');
+    process.exit(1); // pino flushes its destination on exit
+  });
   logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version, execArgv: process.execArgv }, 'edge-gateway starting');
   await gateway.start();
 

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bufferSchema } from './buffer-schema.js';
+import { forwardSchema } from './forward-schema.js';
 import { kafkaSchema } from './kafka-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 
@@ -26,9 +27,11 @@ export const configSchema = z.strictObject({
   mqtt: mqttSchema,
   buffer: bufferSchema,
   kafka: kafkaSchema,
+  forward: forwardSchema,
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type { BufferConfig } from './buffer-schema.js';
+export type { ForwardConfig } from './forward-schema.js';
 export type { KafkaConfig } from './kafka-schema.js';
 export type { MqttConfig, RouteConfig } from './mqtt-schema.js';

@@ -5,12 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
-import { gatewayError } from '../errors.js';
+import { describeError, gatewayError } from '../errors.js';
+import { jsonDepthExceeds, loneSurrogatePath } from '../lib/json-depth.js';
 import { TopicRouteTable } from '../lib/topic-route.js';
 import type { StoredRecord } from '../record.js';
 import type { EncodeOutcome, RecordEncoder } from './encoder.js';
 import { RAW_ENVELOPE_SCHEMA, typedEnvelopeSchema } from './envelope-schema.js';
 import { createSingleObjectCodec, type SingleObjectCodec } from './single-object.js';
+
+/**
+ * Deepest JSON nesting a typed route accepts. avsc validates and encodes recursively; 64 levels
+ * is far beyond any telemetry record and far below the stack limit.
+ */
+export const MAX_PAYLOAD_DEPTH = 64;
 
 export interface EncoderRoute {
   topic: string;
@@ -75,33 +82,52 @@ export class AvroEncoder implements RecordEncoder {
     return e;
   }
 
+  /** Never throws: every failure is an outcome with a code, so one record cannot stop the pump. */
   encode(record: StoredRecord): EncodeOutcome {
     const hit = this.table.resolve(record.topic);
     if (hit === null) return { ok: false, code: 'GW_ERR_INGEST_TOPIC_UNROUTED', reason: `topic "${record.topic}" matches no configured route` };
     const route = this.compiled[hit.route.index]!;
-    if (route.payloadType === null) return { ok: true, topic: route.kafkaTopic, value: this.encodeRaw(record) };
+    try {
+      if (route.payloadType === null) return { ok: true, topic: route.kafkaTopic, value: this.encodeRaw(record) };
+      return this.encodeTyped(record, route, route.payloadType);
+    } catch (err) {
+      // A bug or a limit we did not foresee (in avsc or here): dead-letter the record, not the gateway.
+      return { ok: false, code: 'GW_ERR_ENCODE_FAILED', reason: `${errorName(err)}: ${clip(describeError(err), 200)}` };
+    }
+  }
 
+  private encodeTyped(record: StoredRecord, route: CompiledRoute, payloadType: avro.Type): EncodeOutcome {
+    // Bound the depth before anything walks the value: avsc and JSON.stringify recurse.
+    if (jsonDepthExceeds(record.payload, MAX_PAYLOAD_DEPTH)) {
+      return { ok: false, code: 'GW_ERR_ENCODE_PAYLOAD_TOO_DEEP', reason: `arrays/objects nest deeper than ${MAX_PAYLOAD_DEPTH} levels` };
+    }
     let json: unknown;
     try {
       json = JSON.parse(record.payload.toString('utf8'));
     } catch (err) {
-      return { ok: false, code: 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON', reason: `payload is not JSON: ${(err as Error).message}` };
+      return { ok: false, code: 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON', reason: `payload is not JSON: ${clip((err as Error).message, 200)}` };
+    }
+    // A lone surrogate can only come from a \uD8xx-\uDFxx escape (raw bytes decode to U+FFFD).
+    // avsc's clone() would silently turn it into U+FFFD, so check the whole payload before it.
+    if (record.payload.includes('\\ud') || record.payload.includes('\\uD')) {
+      const at = loneSurrogatePath(json);
+      if (at !== null) return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: `${at}: string holds an unpaired UTF-16 surrogate (no UTF-8 form)` };
     }
     const problems: string[] = [];
     let value: unknown;
     try {
       // clone() fills fields that have schema defaults; isValid() then names every bad field.
-      value = route.payloadType.clone(json);
+      value = payloadType.clone(json);
     } catch {
       value = json;
     }
-    if (!route.payloadType.isValid(value, { errorHook: (path: string[], v: unknown) => problems.push(`${path.join('.') || '(root)'}=${preview(v)}`) })) {
-      return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: `payload does not match ${route.payloadType.name ?? 'schema'}: ${problems.slice(0, 5).join(', ')}` };
+    if (!payloadType.isValid(value, { errorHook: (path: string[], v: unknown) => problems.push(`${path.join('.') || '(root)'}=${preview(v)}`) })) {
+      return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: `payload does not match ${payloadType.name ?? 'schema'}: ${problems.slice(0, 5).join(', ')}` };
     }
     try {
       return { ok: true, topic: route.kafkaTopic, value: route.codec.encode(this.fill(record, value)) };
     } catch (err) {
-      return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: (err as Error).message };
+      return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: clip((err as Error).message, 200) };
     }
   }
 
@@ -124,9 +150,22 @@ function loadSchema(source: string | Record<string, unknown>, index: number): Re
   }
 }
 
+/** A short, non-recursive rendering of an offending value for the dead-letter reason. */
 function preview(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+  let s: string;
+  if (typeof v === 'string') s = JSON.stringify(v.length > 40 ? v.slice(0, 40) : v);
+  else if (Array.isArray(v)) s = `array(${v.length})`;
+  else if (v !== null && typeof v === 'object') s = `object(${Object.keys(v).slice(0, 3).join(',')}${Object.keys(v).length > 3 ? ',...' : ''})`;
+  else s = String(v);
+  return clip(s, 40);
+}
+
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err;
 }
 
 export function createAvroEncoder(opts: AvroEncoderOptions): AvroEncoder {

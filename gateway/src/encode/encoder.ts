@@ -3,10 +3,17 @@ import type { StoredRecord } from '../record.js';
 
 export type EncodeOutcome =
   | { ok: true; topic: string; value: Buffer }
-  | { ok: false; code: 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON' | 'GW_ERR_ENCODE_SCHEMA_MISMATCH' | 'GW_ERR_INGEST_TOPIC_UNROUTED'; reason: string };
+  | { ok: false; code: EncodeFailureCode; reason: string };
+
+export type EncodeFailureCode =
+  | 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON'
+  | 'GW_ERR_ENCODE_PAYLOAD_TOO_DEEP'
+  | 'GW_ERR_ENCODE_SCHEMA_MISMATCH'
+  | 'GW_ERR_ENCODE_FAILED'
+  | 'GW_ERR_INGEST_TOPIC_UNROUTED';
 
 export interface RecordEncoder {
-  /** Encodes for the record's route (typed when the route has a schema). */
+  /** Encodes for the record's route (typed when the route has a schema). Should not throw; the pump still guards. */
   encode(record: StoredRecord): EncodeOutcome;
   /** Raw envelope (payload as bytes): always succeeds; used for the dead-letter topic. */
   encodeRaw(record: StoredRecord): Buffer;

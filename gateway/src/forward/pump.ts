@@ -6,7 +6,8 @@
  * halving the lease and dead-lettered, so the queue moves on.
  */
 import type { TelemetryBuffer } from '../buffer/buffer.js';
-import type { RecordEncoder } from '../encode/encoder.js';
+import { isPoisonRow, type CrashGuard, type CrashGuardStore } from '../buffer/crash-guard.js';
+import type { EncodeOutcome, RecordEncoder } from '../encode/encoder.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, sleep } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
@@ -26,6 +27,10 @@ export interface PumpOptions {
   retryMaxMs: number;
   /** Rows left the buffer (space freed): lets ingest resume held publishes. */
   onAcked?: () => void;
+  /** Rows in flight during earlier crashes (read once at start); none when absent. */
+  crashGuard?: CrashGuardStore;
+  /** Consecutive crashes a row alone in flight may cause before it is dead-lettered unsent. */
+  crashLimit?: number;
 }
 
 /** A lease encoded and ready to send (retries resend the same bytes). */
@@ -41,6 +46,8 @@ export interface PumpStats {
   batchesTotal: number;
   sendErrorsTotal: number;
   deadLetteredTotal: number;
+  /** Rows dead-lettered unsent by the crash breaker (GW_ERR_FORWARD_POISON_ROW). */
+  poisonRowsTotal: number;
   lastSendMs: number;
   lastError: { code: string; message: string } | null;
 }
@@ -54,7 +61,9 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, lastSendMs: 0, lastError: null };
+  private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastError: null };
+  /** While set, the rows it names are forwarded one at a time (see forwardGuarded). */
+  private guard: CrashGuard | null = null;
 
   constructor(private readonly o: PumpOptions) {
     this.backoff = createBackoff({ initialMs: o.retryInitialMs, maxMs: o.retryMaxMs });
@@ -100,6 +109,7 @@ export class ForwardPump {
   }
 
   private async run(): Promise<void> {
+    this.guard = this.readGuard();
     let ahead: Prepared | null = null;
     while (!this.stopping) {
       // Connect first (also while idle) so operators learn at once that Kafka is unreachable.
@@ -109,10 +119,16 @@ export class ForwardPump {
       if (current === null) {
         let lease;
         try {
-          lease = this.o.buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
+          lease = this.o.buffer.lease(this.guard === null ? this.o.batchMaxRecords : 1, this.o.batchMaxBytes);
         } catch (err) {
           this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'buffer read failed; retrying');
           await sleep(this.backoff.next(), this.abort.signal);
+          continue;
+        }
+        // Past the guarded rows (or none left): they went through without a crash.
+        if (this.guard !== null && (lease === null || lease.firstSeq > this.guard.lastSeq)) this.clearGuard();
+        if (this.guard !== null && lease !== null) {
+          await this.forwardGuarded(lease, this.guard);
           continue;
         }
         if (lease === null) {
@@ -132,6 +148,59 @@ export class ForwardPump {
       await delivering;
     }
     await this.flushDeferredAck();
+  }
+
+  /**
+   * One row of a crash guard's range. Sent alone and acknowledged before the next is leased (no
+   * read-ahead, no deferred ack), so if it crashes the process the guard narrows to exactly it.
+   * A row that alone was in flight during `crashLimit` consecutive crashes is dead-lettered
+   * locally without being encoded or sent: whatever in it kills the process is never touched.
+   */
+  private async forwardGuarded(lease: Lease, guard: CrashGuard): Promise<void> {
+    const r = lease.records[0]!;
+    if (!isPoisonRow(guard, r.seq, this.o.crashLimit ?? 2)) {
+      await this.deliver(this.prepare(lease));
+      return;
+    }
+    const reason = `in flight during ${guard.crashes} consecutive crashes (last: ${guard.lastCode}); dead-lettered without being encoded or sent`;
+    this.o.logger.error(
+      { event: 'poison_row_dead_lettered', code: 'GW_ERR_FORWARD_POISON_ROW', seq: r.seq, deviceId: r.deviceId, topic: r.topic, crashes: guard.crashes, lastCode: guard.lastCode },
+      'a buffered row crashed the gateway repeatedly; moved to the local dead_letters table',
+    );
+    await this.ackDurably(lease, [{ record: r, code: 'GW_ERR_FORWARD_POISON_ROW', reason }]);
+    if (this.stopping) return;
+    this.s.deadLetteredTotal++;
+    this.s.poisonRowsTotal++;
+  }
+
+  private readGuard(): CrashGuard | null {
+    const store = this.o.crashGuard;
+    if (store === undefined) return null;
+    try {
+      const g = store.read();
+      if (g !== null) {
+        this.o.logger.warn(
+          { event: 'crash_guard_active', firstSeq: g.firstSeq, lastSeq: g.lastSeq, crashes: g.crashes, lastCode: g.lastCode, crashLimit: this.o.crashLimit ?? 2 },
+          'rows were in flight when the gateway crashed; forwarding them one at a time',
+        );
+      }
+      return g;
+    } catch (err) {
+      this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'cannot read the crash guard; forwarding normally');
+      return null;
+    }
+  }
+
+  private clearGuard(): void {
+    const g = this.guard!;
+    this.guard = null;
+    try {
+      this.o.crashGuard?.clear();
+      this.o.logger.info({ event: 'crash_guard_cleared', firstSeq: g.firstSeq, lastSeq: g.lastSeq }, 'rows of the previous crash forwarded; back to batches');
+    } catch (err) {
+      // Left on disk, the guard only makes the next start forward those rows one at a time again.
+      this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'cannot clear the crash guard');
+    }
   }
 
   private async whileInFlight(delivering: Promise<void>): Promise<Prepared | null> {
@@ -241,29 +310,51 @@ export class ForwardPump {
     }
   }
 
-  /** Encodes a lease; records that cannot be encoded become DLQ messages in their place. */
+  /**
+   * Encodes a lease; records that cannot be encoded become DLQ messages in their place. Nothing
+   * one record holds may throw out of here: a throw would stop the loop with the record still
+   * first in the buffer, i.e. crash the gateway again after every restart.
+   */
   private prepare(lease: Lease): Prepared {
-    const { encoder, dlqTopic } = this.o;
+    const { encoder } = this.o;
     const messages: OutMessage[] = new Array(lease.records.length);
+    let n = 0;
     let deadLetters: DeadLetter[] | null = null;
     for (let i = 0; i < lease.records.length; i++) {
       const r = lease.records[i]!;
-      const out = encoder.encode(r);
-      if (out.ok) {
-        messages[i] = { topic: out.topic, key: r.deviceId, value: out.value };
-      } else {
-        // The bad record goes to the DLQ in the same send, in its place: the device's other
-        // messages are neither blocked nor reordered.
-        (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
-        messages[i] = {
-          topic: dlqTopic,
-          key: r.deviceId,
-          value: encoder.encodeRaw(r),
-          headers: { 'x-dlq-code': out.code, 'x-dlq-reason': out.reason, 'x-gateway-seq': String(r.seq) },
-        };
+      let out: EncodeOutcome;
+      try {
+        out = encoder.encode(r);
+      } catch (err) {
+        out = { ok: false, code: 'GW_ERR_ENCODE_FAILED', reason: reasonOf(err) };
       }
+      if (out.ok) {
+        messages[n++] = { topic: out.topic, key: r.deviceId, value: out.value };
+        continue;
+      }
+      // The bad record goes to the DLQ in the same send, in its place: the device's other
+      // messages are neither blocked nor reordered.
+      (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
+      const dlq = this.dlqMessage(r, out.code, out.reason);
+      if (dlq !== null) messages[n++] = dlq;
     }
+    if (n < messages.length) messages.length = n;
     return { lease, messages, deadLetters: deadLetters ?? [] };
+  }
+
+  /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
+  private dlqMessage(r: StoredRecord, code: string, reason: string): OutMessage | null {
+    try {
+      return {
+        topic: this.o.dlqTopic,
+        key: r.deviceId,
+        value: this.o.encoder.encodeRaw(r),
+        headers: { 'x-dlq-code': code, 'x-dlq-reason': reason, 'x-gateway-seq': String(r.seq) },
+      };
+    } catch (err) {
+      this.o.logger.error({ code, deviceId: r.deviceId, seq: r.seq, err: reasonOf(err) }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
+      return null;
+    }
   }
 
   private async sendOnce(p: Prepared, deferAck: boolean): Promise<void> {
@@ -330,6 +421,12 @@ export class ForwardPump {
 
 export function createForwardPump(opts: PumpOptions): ForwardPump {
   return new ForwardPump(opts);
+}
+
+/** Error name and message, bounded: it travels in a Kafka header and the dead_letters table. */
+function reasonOf(err: unknown): string {
+  const s = `${err instanceof Error ? err.name : typeof err}: ${describeError(err)}`;
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
 }
 
 function subLease(records: StoredRecord[]): Lease {
