@@ -9,6 +9,7 @@ import { createExpiryTimer } from './buffer/expiry-timer.js';
 import { logFlowChange } from './buffer/flow-log.js';
 import { createSqliteBuffer, type SqliteBuffer } from './buffer/sqlite-buffer.js';
 import { createAvroEncoder } from './encode/avro-encoder.js';
+import { readTlsClientOptions } from './config/tls-files.js';
 import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
 import { createPublishGate, type IngestCounters } from './ingest/publish-gate.js';
@@ -44,6 +45,8 @@ export interface GatewayDeps {
 
 export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps): Gateway {
   const log = deps.logger;
+  // Read first, before the buffer opens: a bad file fails the start with the field named.
+  const kafkaTls = config.kafka.tls.enabled && !deps.sink ? readTlsClientOptions('kafka.tls', config.kafka.tls) : undefined;
   const buffer: SqliteBuffer = createSqliteBuffer({
     path: config.buffer.path,
     synchronous: config.buffer.synchronous,
@@ -62,7 +65,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       requestTimeoutMs: config.kafka.requestTimeoutMs,
       allowAutoTopicCreation: config.kafka.allowAutoTopicCreation,
       sasl: config.kafka.sasl,
-      ssl: config.kafka.ssl,
+      tls: kafkaTls,
       logger: log,
     });
   let pump: ForwardPump | null = null;
@@ -132,7 +135,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       const addr = await listener.start();
       address = { host: addr.address, port: addr.port };
       log.info({ event: 'mqtt_listening', host: addr.address, port: addr.port, routes: config.mqtt.routes.map((r) => r.topic) }, `MQTT listening on ${addr.address}:${addr.port}`);
-      log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic }, 'forwarding to Kafka');
+      log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic, tls: config.kafka.tls.enabled, sasl: config.kafka.sasl?.mechanism ?? false }, 'forwarding to Kafka');
       pump!.start();
       expiry.start();
       if (config.log.statsIntervalSecs > 0) {
