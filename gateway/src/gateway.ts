@@ -136,6 +136,11 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       address = { host: addr.address, port: addr.port };
       log.info({ event: 'mqtt_listening', host: addr.address, port: addr.port, routes: config.mqtt.routes.map((r) => r.topic) }, `MQTT listening on ${addr.address}:${addr.port}`);
       log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic, tls: config.kafka.tls.enabled, sasl: config.kafka.sasl?.mechanism ?? false }, 'forwarding to Kafka');
+      const t = config.kafka.tls;
+      if (!t.enabled && [t.caFile, t.certFile, t.keyFile, t.serverName].some((v) => v !== undefined)) {
+        // Files without enabled: true mean plaintext; say so rather than look like TLS is on.
+        log.warn({ event: 'kafka_tls_disabled' }, 'kafka.tls files are set but kafka.tls.enabled is false: connecting to Kafka WITHOUT TLS');
+      }
       pump!.start();
       expiry.start();
       if (config.log.statsIntervalSecs > 0) {

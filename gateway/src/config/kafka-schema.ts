@@ -18,11 +18,6 @@ const kafkaTlsSchema = z
   })
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] })
   .refine((t) => t.keyPassphrase === undefined || t.keyFile !== undefined, { message: 'keyPassphrase needs keyFile', path: ['keyPassphrase'] })
-  .refine((t) => t.enabled || [t.caFile, t.certFile, t.keyFile, t.serverName].every((v) => v === undefined), {
-    // Files without enabled would silently send telemetry in clear text.
-    message: 'TLS options are set but enabled is false; set enabled: true',
-    path: ['enabled'],
-  })
   .prefault({})
   .describe('TLS to Kafka (off by default); SASL, when set, runs inside it (SASL_SSL)');
 

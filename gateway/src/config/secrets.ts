@@ -76,6 +76,8 @@ const LOG_NESTING = 4;
  */
 export function logRedactPaths(paths: readonly SecretPath[] = configSecretPaths()): string[] {
   const out = new Set<string>();
+  // Node's TLS options carry the key passphrase as `passphrase` (tls-files.ts builds them).
+  for (let depth = 0; depth <= LOG_NESTING; depth++) out.add([...Array<string>(depth).fill('*'), 'passphrase'].join('.'));
   for (const path of paths) {
     out.add(['config', ...path].map(pinoSegment).join('.'));
     const name = path[path.length - 1]!;

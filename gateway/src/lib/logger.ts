@@ -7,6 +7,8 @@ export interface LoggerOptions {
   destinationFd?: number;
   /** pino redact paths; their values are logged as "[redacted]" (config/secrets.ts builds them). */
   redact?: readonly string[];
+  /** Write each line before returning (default false: buffered, flushed by pino). */
+  sync?: boolean;
 }
 
 /** Structured JSON logs to stdout (or the given destination fd). Never a line per message at info. */
@@ -18,6 +20,6 @@ export function createLogger(level: LevelWithSilent, opts?: LoggerOptions): Logg
       base: { pid: process.pid },
       ...(opts?.redact && opts.redact.length > 0 ? { redact: { paths: [...opts.redact], censor: '[redacted]' } } : {}),
     },
-    pino.destination({ fd: opts?.destinationFd ?? 1, sync: false }),
+    pino.destination({ fd: opts?.destinationFd ?? 1, sync: opts?.sync ?? false }),
   );
 }
