@@ -12,6 +12,7 @@ import { createSqliteCrashGuard } from './buffer/sqlite-crash-guard.js';
 import type { CrashGuard } from './buffer/crash-guard.js';
 import { isGatewayError } from './errors.js';
 import { createAvroEncoder } from './encode/avro-encoder.js';
+import { readTlsClientOptions } from './config/tls-files.js';
 import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
 import { createPublishGate, type IngestCounters } from './ingest/publish-gate.js';
@@ -67,6 +68,8 @@ const NO_THROTTLE: LoginThrottle = { delayMs: () => 0, recordFailure: () => unde
 
 export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps): Gateway {
   const log = deps.logger;
+  // Read first, before the buffer opens: a bad file fails the start with the field named.
+  const kafkaTls = config.kafka.tls.enabled && !deps.sink ? readTlsClientOptions('kafka.tls', config.kafka.tls) : undefined;
   const buffer: SqliteBuffer = createSqliteBuffer({
     path: config.buffer.path,
     synchronous: config.buffer.synchronous,
@@ -86,7 +89,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       requestTimeoutMs: config.kafka.requestTimeoutMs,
       allowAutoTopicCreation: config.kafka.allowAutoTopicCreation,
       sasl: config.kafka.sasl,
-      ssl: config.kafka.ssl,
+      tls: kafkaTls,
       logger: log,
     });
   let pump: ForwardPump | null = null;
@@ -186,7 +189,12 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
           log.warn({ event: 'anonymous_listener', host: b.host, port: b.port }, 'anonymous clients allowed on a non-loopback listener: anyone who reaches this port can connect');
         }
       }
-      log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic }, 'forwarding to Kafka');
+      log.info({ event: 'forward_start', brokers: config.kafka.brokers, topic: config.kafka.topic, tls: config.kafka.tls.enabled, sasl: config.kafka.sasl?.mechanism ?? false }, 'forwarding to Kafka');
+      const t = config.kafka.tls;
+      if (!t.enabled && [t.caFile, t.certFile, t.keyFile, t.serverName].some((v) => v !== undefined)) {
+        // Files without enabled: true mean plaintext; say so rather than look like TLS is on.
+        log.warn({ event: 'kafka_tls_disabled' }, 'kafka.tls files are set but kafka.tls.enabled is false: connecting to Kafka WITHOUT TLS');
+      }
       pump!.start();
       expiry.start();
       if (config.log.statsIntervalSecs > 0) {

@@ -11,7 +11,7 @@ import { versionLine } from './cli/version.js';
 
 const USAGE = `usage:
   edge-gateway [run] [--config FILE] [--print-config]   run the gateway (defaults need no file)
-  edge-gateway audit --brokers HOST:PORT[,..] [--topic T] [--expect SIM_SUMMARY.json] [--drop-log BUFFER.db] [--json]
+  edge-gateway audit [--config FILE] [--brokers HOST:PORT[,..]] [--topic T] [--expect SIM_SUMMARY.json] [--drop-log BUFFER.db] [--json]
   edge-gateway schemas export DIR [--config FILE]       write the .avsc files of every envelope
   edge-gateway sim [firmware-sim options]               simulated device fleet (single-executable builds)
   edge-gateway --version                                gateway, Node, arch and SQLite versions`;

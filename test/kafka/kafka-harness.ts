@@ -30,6 +30,10 @@ export interface KafkaBroker {
   /** "HOST:SASL_PORT" of the SASL_PLAINTEXT (SCRAM-SHA-256) listener; undefined without `sasl`. */
   readonly saslBootstrap: string | undefined;
   readonly saslPort: number | undefined;
+  /** "HOST:PORT" of the SSL listener (broker certificate only); undefined without `tls`. */
+  readonly sslBootstrap: string | undefined;
+  /** "HOST:PORT" of the SSL listener that requires a client certificate (ssl.client.auth=required). */
+  readonly mtlsBootstrap: string | undefined;
   readonly dataDir: string;
   start(): Promise<void>; // (re)start on the SAME port and SAME data dir; resolves when ready
   stop(): Promise<void>; // graceful SIGTERM, wait for exit (SIGKILL after 20 s)
@@ -57,6 +61,13 @@ export interface StartKafkaOptions {
    * PLAINTEXT. `users` (name -> password) exist from the start; add more with addScramUser().
    */
   sasl?: { mechanism: typeof SCRAM_MECHANISM; users?: Record<string, string> };
+  /**
+   * Adds two SSL listeners on their own ports: SSL (clients verify the broker) and MTLS (the
+   * broker also requires a client certificate signed by a CA in `truststoreFile`). PEM files,
+   * e.g. from createTestPki(): `keystoreFile` is the broker key followed by its chain.
+   * Inter-broker traffic and the harness's own probes stay PLAINTEXT.
+   */
+  tls?: { keystoreFile: string; truststoreFile: string };
 }
 
 /** Starts a fresh broker in a new temp dir; resolves once it serves metadata. */
@@ -67,13 +78,16 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   const scramArgs = scramFormatArgs(opts.sasl?.users ?? {}); // validates before any JVM starts
   const libs = await ensureKafkaJars();
   const root = await mkdtemp(join(tmpdir(), 'eg-kafka-'));
-  const [port, controllerPort, saslPort] = await freePorts(opts.sasl ? 3 : 2);
-  if (port === undefined || controllerPort === undefined) throw new Error('kafka harness: no free ports');
+  const [port, controllerPort, saslPort, sslPort, mtlsPort] = await freePorts(5);
+  if (port === undefined || controllerPort === undefined || saslPort === undefined || sslPort === undefined || mtlsPort === undefined) {
+    throw new Error('kafka harness: no free ports');
+  }
   const layout: BrokerLayout = {
     host: opts.host ?? '127.0.0.1',
     port,
     controllerPort,
     saslPort: opts.sasl ? saslPort : undefined,
+    tls: opts.tls ? { sslPort, mtlsPort, ...opts.tls } : undefined,
     dataDir: join(root, 'data'),
     autoCreateTopics: opts.autoCreateTopics ?? false,
   };
@@ -119,6 +133,8 @@ class JavaKafkaBroker implements KafkaBroker {
   readonly controllerPort: number;
   readonly saslPort: number | undefined;
   readonly saslBootstrap: string | undefined;
+  readonly sslBootstrap: string | undefined;
+  readonly mtlsBootstrap: string | undefined;
   readonly dataDir: string;
   readonly propertiesFile: string;
   readonly logFile: string;
@@ -143,6 +159,8 @@ class JavaKafkaBroker implements KafkaBroker {
     this.bootstrap = `${layout.host}:${layout.port}`;
     this.brokers = [this.bootstrap];
     this.saslBootstrap = layout.saslPort === undefined ? undefined : `${layout.host}:${layout.saslPort}`;
+    this.sslBootstrap = layout.tls === undefined ? undefined : `${layout.host}:${layout.tls.sslPort}`;
+    this.mtlsBootstrap = layout.tls === undefined ? undefined : `${layout.host}:${layout.tls.mtlsPort}`;
     this.dataDir = layout.dataDir;
     this.propertiesFile = join(root, 'server.properties');
     this.logFile = join(root, 'broker.log');

@@ -1,6 +1,8 @@
 // server.properties for the harness's single-node KRaft broker (broker + controller in one JVM).
 // PLAINTEXT carries clients and inter-broker traffic on `host`; an optional SASL_PLAINTEXT
-// listener (SCRAM) sits next to it on the same host; CONTROLLER always stays on 127.0.0.1.
+// listener (SCRAM) sits next to it on the same host, and optional SSL listeners too (one that
+// verifies only the broker, one that requires a client certificate); CONTROLLER always stays on
+// 127.0.0.1.
 import { SCRAM_MECHANISM } from './scram.js';
 
 export const NODE_ID = 1;
@@ -11,6 +13,8 @@ export interface BrokerLayout {
   controllerPort: number;
   /** Present when the broker also serves SASL_PLAINTEXT (SCRAM-SHA-256). */
   saslPort: number | undefined;
+  /** Present when the broker also serves TLS: SSL (server auth) and MTLS (client cert required). */
+  tls: { sslPort: number; mtlsPort: number; keystoreFile: string; truststoreFile: string } | undefined;
   dataDir: string;
   autoCreateTopics: boolean;
 }
@@ -29,6 +33,20 @@ export function serverProperties(b: BrokerLayout): string {
     sasl[`listener.name.sasl_plaintext.${SCRAM_MECHANISM.toLowerCase()}.sasl.jaas.config`] =
       'org.apache.kafka.common.security.scram.ScramLoginModule required;';
   }
+  const ssl: Record<string, string> = {};
+  if (b.tls !== undefined) {
+    listeners.push(`SSL://${b.host}:${b.tls.sslPort}`, `MTLS://${b.host}:${b.tls.mtlsPort}`);
+    advertised.push(`SSL://${b.host}:${b.tls.sslPort}`, `MTLS://${b.host}:${b.tls.mtlsPort}`);
+    protocols.push('SSL:SSL', 'MTLS:SSL');
+    // PEM stores (Kafka >= 2.7): the keystore file holds the PKCS#8 key and then the chain.
+    ssl['ssl.keystore.type'] = 'PEM';
+    ssl['ssl.keystore.location'] = b.tls.keystoreFile;
+    ssl['ssl.truststore.type'] = 'PEM';
+    ssl['ssl.truststore.location'] = b.tls.truststoreFile;
+    ssl['ssl.client.auth'] = 'none';
+    // A listener-prefixed key overrides just that key for the listener.
+    ssl['listener.name.mtls.ssl.client.auth'] = 'required';
+  }
   listeners.push(`CONTROLLER://127.0.0.1:${b.controllerPort}`);
 
   const props: Record<string, string | number | boolean> = {
@@ -41,6 +59,7 @@ export function serverProperties(b: BrokerLayout): string {
     'listener.security.protocol.map': protocols.join(','),
     'inter.broker.listener.name': 'PLAINTEXT',
     ...sasl,
+    ...ssl,
     'log.dirs': b.dataDir,
     'num.partitions': 3,
     'auto.create.topics.enable': b.autoCreateTopics,

@@ -6,7 +6,8 @@
  * does not share a client (its framing, partitioner or decoding) with what it checks.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import type { DecodedEnvelope } from '../encode/envelope-schema.js';
 import { readFingerprint, SINGLE_OBJECT_HEADER_BYTES, type SingleObjectCodec } from '../encode/single-object.js';
 import { AuditLedger, deviceSeqOf, type AuditReport, type DeviceExpectation } from './audit-report.js';
@@ -27,6 +28,9 @@ export interface KafkaAuditOptions {
   onDeadLetter?: (env: DecodedEnvelope, headers: Record<string, string>) => void;
   /** Entries of the gateway's drop log (deliberate drops), read with readDropLog(). */
   drops?: readonly DropLogEntry[];
+  /** TLS client options (config/tls-files.ts); absent = plaintext. */
+  tls?: TlsOptions | undefined;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
 }
 
 export interface DropLogEntry {
@@ -39,7 +43,15 @@ export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> 
   const byFingerprint = new Map<bigint, SingleObjectCodec>(opts.codecs.map((c) => [c.fingerprint, c]));
   const ledger = new AuditLedger();
   for (const d of opts.drops ?? []) ledger.addDeliberateDrop(d.deviceId, deviceSeqOf(d.payloadHead), d.reason);
-  const kafka = new Kafka({ clientId: 'edge-gateway-audit', brokers: [...opts.brokers], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+  const kafka = new Kafka({
+    clientId: 'edge-gateway-audit',
+    brokers: [...opts.brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 5 },
+    ...(opts.tls ? { ssl: { ...opts.tls } } : {}),
+    // Same three mechanism names as kafkajs; its type is a union per mechanism.
+    ...(opts.sasl ? { sasl: { ...opts.sasl } as SASLOptions } : {}),
+  });
   const topics = [opts.topic, ...(opts.dlqTopic ? [opts.dlqTopic] : [])];
 
   const admin = kafka.admin();

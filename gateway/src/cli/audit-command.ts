@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
+import { readTlsClientOptions } from '../config/tls-files.js';
 import { createAvroEncoder } from '../encode/avro-encoder.js';
 import { gatewayError } from '../errors.js';
 import type { AuditReport, DeviceExpectation } from '../audit/audit-report.js';
@@ -45,6 +46,9 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     expect,
     timeoutMs: Number(values['timeout-ms']),
     drops: values['drop-log'] ? readDropLog(values['drop-log']) : undefined,
+    // The same kafka.tls and kafka.sasl as the gateway (from --config / GATEWAY_CONFIG and env).
+    tls: config.kafka.tls.enabled ? readTlsClientOptions('kafka.tls', config.kafka.tls) : undefined,
+    sasl: config.kafka.sasl,
   });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.ok ? 0 : 1;

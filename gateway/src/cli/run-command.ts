@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
+import { logRedactPaths, redactConfig } from '../config/secrets.js';
 import { createGateway } from '../gateway.js';
 import { gatewayError } from '../errors.js';
 import { createLogger } from '../lib/logger.js';
@@ -28,10 +29,11 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   const configPath = parsed.values.config ?? process.env['GATEWAY_CONFIG'];
   const config = loadConfig({ path: configPath });
   if (parsed.values['print-config']) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    // Secrets (marked in the schema) are never printed: this output lands in tickets and chats.
+    process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
     return 0;
   }
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, { redact: logRedactPaths() });
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
   const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding() });
   // Crash breaker: note the buffer rows in flight before dying, so a row that keeps crashing the

@@ -1,6 +1,25 @@
 /** The `kafka` section: where and how records are forwarded. */
 import { z } from 'zod';
-import { durationMs } from './schema-helpers.js';
+import { durationMs, secret } from './schema-helpers.js';
+
+/**
+ * TLS to the brokers. Files are read once at start (a missing or unreadable one stops the start
+ * with GW_ERR_CONFIG_FILE_READ naming the field); a changed file needs a restart.
+ */
+const kafkaTlsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Connect to the brokers over TLS (verified against caFile, or the system trust store without it)'),
+    caFile: z.string().min(1).optional().describe('PEM file of the CA certificate(s) that sign the brokers\' certificates; replaces the system trust store'),
+    certFile: z.string().min(1).optional().describe('PEM client certificate (chain) for mutual TLS (broker ssl.client.auth=required); needs keyFile'),
+    keyFile: z.string().min(1).optional().describe('PEM private key of certFile'),
+    keyPassphrase: secret(z.string().min(1)).optional().describe('Passphrase of an encrypted keyFile; secret, prefer the GATEWAY_KAFKA_TLS_KEY_PASSPHRASE env var'),
+    serverName: z.string().min(1).optional().describe('Name sent as SNI and matched against the broker certificate instead of the broker host'),
+    rejectUnauthorized: z.boolean().default(true).describe('false accepts any broker certificate: no protection against a man in the middle (tests only)'),
+  })
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] })
+  .refine((t) => t.keyPassphrase === undefined || t.keyFile !== undefined, { message: 'keyPassphrase needs keyFile', path: ['keyPassphrase'] })
+  .prefault({})
+  .describe('TLS to Kafka (off by default); SASL, when set, runs inside it (SASL_SSL)');
 
 export const kafkaSchema = z
   .strictObject({
@@ -21,12 +40,17 @@ export const kafkaSchema = z
       .strictObject({
         mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism'),
         username: z.string().min(1),
-        password: z.string().min(1).describe('Secret; prefer the GATEWAY_KAFKA_SASL_PASSWORD env var'),
+        password: secret(z.string().min(1)).describe('Secret; prefer the GATEWAY_KAFKA_SASL_PASSWORD env var'),
       })
       .optional()
       .describe('SASL authentication to Kafka (off by default)'),
-    ssl: z.boolean().default(false).describe('TLS to Kafka using the system trust store'),
+    tls: kafkaTlsSchema,
+  }, {
+    // `ssl: true` (system trust store) was the only TLS switch before `tls`: say where it went.
+    error: (iss) => (iss.code === 'unrecognized_keys' && iss.keys.includes('ssl') ? 'kafka.ssl was replaced by kafka.tls (ssl: true is tls: { enabled: true })' : undefined),
   })
   .prefault({});
+
+export type KafkaTlsConfig = z.infer<typeof kafkaTlsSchema>;
 
 export type KafkaConfig = z.infer<typeof kafkaSchema>;

@@ -14,7 +14,9 @@
  * send: a fresh producer id cannot inherit a sequence gap from a half-acknowledged request.
  */
 import { compatibilityPartitioner, Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Logger } from '../lib/logger.js';
+import type { GatewayError } from '../errors.js';
 import { classifyKafkaError } from './kafka-errors.js';
 import type { OutMessage, SinkState, TelemetrySink } from './sink.js';
 
@@ -26,7 +28,8 @@ export interface KafkaSinkOptions {
   requestTimeoutMs: number;
   allowAutoTopicCreation: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
-  ssl?: boolean;
+  /** TLS client options (CA, client cert/key, servername), already read from files; absent = plaintext. */
+  tls?: TlsOptions | undefined;
   logger: Logger;
 }
 
@@ -71,9 +74,35 @@ export class KafkaSink implements TelemetrySink {
   private lastError: SinkState['lastError'] = null;
   private readonly keys = new DeviceKeyCache();
 
+  /** Last error a broker connection reported after connecting (see classify()). */
+  private transportError: unknown = null;
+
   constructor(private readonly opts: KafkaSinkOptions) {}
 
   private newProducer(): TelemetryProducer {
+    const producer = this.createProducer();
+    // A TLS alert after the handshake (TLS 1.3: the broker refusing a missing client
+    // certificate) reaches the client only as the connection's 'error' event; the request
+    // itself just fails with "Connection closed". Keep it so the failure can be named.
+    producer.on('client:broker:connect', (ev: { connection?: { on(event: 'error', fn: (err: unknown) => void): unknown } }) => {
+      ev.connection?.on('error', (err: unknown) => {
+        this.transportError = err;
+      });
+    });
+    return producer;
+  }
+
+  /** Classifies a failed connect/send; a TLS error seen on a connection meanwhile wins. */
+  private classify(err: unknown, during: 'connect' | 'send'): GatewayError {
+    const transport = this.transportError;
+    this.transportError = null;
+    const e = classifyKafkaError(err, during);
+    if (transport === null || (e.code !== 'GW_ERR_FORWARD_CONNECT' && e.code !== 'GW_ERR_FORWARD_SEND')) return e;
+    const both = classifyKafkaError(new AggregateError([transport, err], 'Kafka connection failed'), during);
+    return both.code === 'GW_ERR_FORWARD_TLS' ? both : e;
+  }
+
+  private createProducer(): TelemetryProducer {
     const o = this.opts;
     return new Producer<string, Buffer, string, string>({
       clientId: o.clientId,
@@ -96,13 +125,15 @@ export class KafkaSink implements TelemetrySink {
       partitioner: this.keys.partition,
       serializers: { key: this.keys.serialize, value: passBuffer, headerKey: stringSerializer, headerValue: stringSerializer },
       ...(o.sasl ? { sasl: { mechanism: SASL_MECHANISMS[o.sasl.mechanism], username: o.sasl.username, password: o.sasl.password } } : {}),
-      ...(o.ssl ? { tls: {} } : {}),
+      // A copy: the client spreads it per connection, and the frozen config must stay untouched.
+      ...(o.tls ? { tls: { ...o.tls } } : {}),
     });
   }
 
   async connect(): Promise<void> {
     if (this.producer && this.connected) return;
     if (this.closed) throw classifyKafkaError(new Error('sink closed'), 'connect');
+    if (!this.producer) this.transportError = null;
     const producer = (this.producer ??= this.newProducer());
     try {
       // Connects, authenticates and obtains the producer id: everything a send needs first.
@@ -110,7 +141,7 @@ export class KafkaSink implements TelemetrySink {
     } catch (err) {
       if (this.producer === producer) this.producer = null;
       await closeQuietly(producer);
-      const e = classifyKafkaError(err, 'connect');
+      const e = this.classify(err, 'connect');
       this.lastError = { code: e.code, message: e.message, at: Date.now() };
       throw e;
     }
@@ -129,7 +160,7 @@ export class KafkaSink implements TelemetrySink {
       const records: OutRecord[] = Array.from(messages);
       await producer.send({ messages: records });
     } catch (err) {
-      const e = classifyKafkaError(err, 'send');
+      const e = this.classify(err, 'send');
       this.lastError = { code: e.code, message: e.message, at: Date.now() };
       this.opts.logger.debug({ err, code: e.code }, 'kafka send failed; producer will be recreated');
       await this.resetProducer();
