@@ -264,3 +264,14 @@ test('a database without the v2 migration is refused with GW_ERR_AUTH_STORE', as
   t.after(() => db.close());
   await rejectsWith(() => createDeviceCredentials(db), 'GW_ERR_AUTH_STORE');
 });
+
+test('a full verify at the default cost runs off the event loop: a timer turn passes while it hashes', async (t) => {
+  const s = createDeviceCredentials(openDb(t, dbFile(t))); // defaults: logN 14, r 8, p 1
+  const secret = await s.add('dev-1');
+  let turned = false;
+  const pending = s.verify('dev-1', pw(secret)).then((r) => ({ r, turnedFirst: turned }));
+  setImmediate(() => (turned = true));
+  const { r, turnedFirst } = await pending;
+  assert.equal(r, 'ok');
+  assert.equal(turnedFirst, true, 'the event loop ran while scrypt was in flight');
+});
