@@ -13,6 +13,7 @@
  * Pure: no timers, no sockets; the caller waits `admit()` ms before authenticating, and the
  * clock is injected.
  */
+import { isIP } from 'node:net';
 import { LruMap } from './lru-map.js';
 
 export interface FailureThrottleOptions {
@@ -124,4 +125,35 @@ export class FailureThrottle {
 
 export function createFailureThrottle(opts?: FailureThrottleOptions): FailureThrottle {
   return new FailureThrottle(opts);
+}
+
+/**
+ * The key a login attempt is throttled under, from the socket's remote address. IPv4 (also
+ * written IPv4-mapped, "::ffff:10.0.0.7", as dual-stack listeners report it): the address. IPv6:
+ * its /64, since one host can use any address of its /64 and would otherwise get a fresh,
+ * unpenalised record with each.
+ */
+export function throttleKey(remoteAddress: string | undefined): string {
+  if (!remoteAddress) return 'unknown';
+  const addr = remoteAddress.replace(/%.*$/, ''); // zone id (fe80::1%eth0)
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  if (mapped) return mapped[1]!;
+  if (isIP(addr) !== 6) return addr;
+  const groups = expandIpv6(addr);
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+/** The 8 hextets of a valid IPv6 address, lower-case without leading zeros. */
+function expandIpv6(addr: string): string[] {
+  let text = addr;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((g) => parseInt(g, 16).toString(16));
 }

@@ -1,11 +1,11 @@
 /**
  * FailureThrottle with an injected clock: the first failure is free, then delays double from
  * 250 ms to the 10 s cap; parallel attempts are spaced, not released together; records fade;
- * the table is bounded with the oldest source forgotten first; counters.
+ * the table is bounded with the oldest source forgotten first; counters; the key of an address.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createFailureThrottle } from '../../../gateway/src/lib/failure-throttle.js';
+import { createFailureThrottle, throttleKey } from '../../../gateway/src/lib/failure-throttle.js';
 
 function clock(start = 1_000_000) {
   let now = start;
@@ -87,4 +87,17 @@ test('memory is bounded: beyond maxSources the source with the oldest failure is
   for (let i = 0; i < 1000; i++) th.recordFailure(`flood-${i}`);
   assert.equal(th.stats().trackedSources, 3);
   assert.equal(th.stats().failuresTotal, 1008);
+});
+
+test('throttleKey: IPv4 as is (also IPv4-mapped), IPv6 by its /64 whatever the spelling', () => {
+  assert.equal(throttleKey('10.0.0.7'), '10.0.0.7');
+  assert.equal(throttleKey('::ffff:10.0.0.7'), '10.0.0.7');
+  assert.equal(throttleKey('2001:db8:0:1::1'), '2001:db8:0:1::/64');
+  assert.equal(throttleKey('2001:0DB8:0000:0001:ffff:1:2:3'), '2001:db8:0:1::/64');
+  assert.equal(throttleKey('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(throttleKey('::1'), '0:0:0:0::/64');
+  assert.equal(throttleKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(throttleKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+  assert.equal(throttleKey('2001:db8:1:2:3:4:192.0.2.1'), '2001:db8:1:2::/64');
+  assert.equal(throttleKey(undefined), 'unknown');
 });
