@@ -96,7 +96,11 @@ function openDevicesDatabase(dbPath: string | undefined, configPath: string | un
     path = config.buffer.path;
     synchronous = config.buffer.synchronous;
   }
-  if (createPrivateFile(path)) process.stderr.write(`created ${resolve(path)} (owner-only)\n`);
+  try {
+    if (createPrivateFile(path)) process.stderr.write(`created ${resolve(path)} (owner-only)\n`);
+  } catch (cause) {
+    throw gatewayError('GW_ERR_BUFFER_OPEN', `${path}: ${(cause as Error).message}`, { cause });
+  }
   return openBufferDatabase({ path, synchronous, nativeBinding: sqliteNativeBinding() });
 }
 

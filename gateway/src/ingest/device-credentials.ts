@@ -34,6 +34,7 @@ import {
 export type VerifyResult = 'ok' | 'unknown' | 'bad_secret' | 'busy';
 
 const MAC_BYTES = 16;
+const EMPTY = Buffer.alloc(0);
 
 export interface DeviceCredentialsOptions {
   /** scrypt runs in flight at once; more verifies answer 'busy' (default 8). */
@@ -231,9 +232,11 @@ export class DeviceCredentials {
   /**
    * Checks a CONNECT's username (device id) and password. 'unknown' and 'bad_secret' differ only
    * for logs and counters: answer both with the same CONNACK so ids cannot be enumerated.
-   * Rejects (GW_ERR_AUTH_STORE) only when the database cannot be read.
+   * Rejects (GW_ERR_AUTH_STORE) only when the database cannot be read. A CONNECT without a
+   * password (aedes passes undefined) is checked as an empty one: same cost, never 'ok'.
    */
-  async verify(deviceId: string, password: Buffer): Promise<VerifyResult> {
+  async verify(deviceId: string, password: Buffer | null | undefined): Promise<VerifyResult> {
+    password ??= EMPTY;
     // Cheap refusals first: the rules for ids and lengths are public, so skipping scrypt here
     // tells nothing about which devices exist.
     if (!isValidDeviceId(deviceId)) return this.count('unknown');
