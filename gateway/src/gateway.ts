@@ -24,6 +24,8 @@ import { effectiveListeners } from './config/mqtt-schema.js';
 import { createIngestLimits } from './ingest/ingest-limits.js';
 import type { LimitsSnapshot } from './ingest/limit-counters.js';
 import { TopicRouteTable } from './lib/topic-route.js';
+import { createDeviceCredentials } from './ingest/device-credentials.js';
+import { createFailureThrottle, throttleKey, type FailureThrottle } from './lib/failure-throttle.js';
 import type { Logger } from './lib/logger.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
@@ -63,8 +65,15 @@ export interface GatewayDeps {
   loginThrottle?: LoginThrottle;
 }
 
-const NO_CREDENTIALS: CredentialVerifier = { verify: async () => 'unknown', has: () => false };
-const NO_THROTTLE: LoginThrottle = { delayMs: () => 0, recordFailure: () => undefined, recordSuccess: () => undefined };
+/** Failed logins slow down later attempts from the same source (IPv6 by /64). */
+function loginThrottleOf(t: FailureThrottle): LoginThrottle {
+  return {
+    delayMs: (source) => t.admit(throttleKey(source)),
+    recordFailure: (source) => t.recordFailure(throttleKey(source)),
+    // A success does not clear the record: one valid credential must not reset guessing penalties.
+    recordSuccess: () => undefined,
+  };
+}
 
 export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps): Gateway {
   const log = deps.logger;
@@ -131,8 +140,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   let listener: MqttListener | null = null;
   const auth = createAuthenticator({
     acl: createAcl({ rules: config.mqtt.acl, sysTopics: config.mqtt.sysTopics }),
-    credentials: deps.credentials ?? NO_CREDENTIALS,
-    throttle: deps.loginThrottle ?? NO_THROTTLE,
+    credentials: deps.credentials ?? createDeviceCredentials(buffer.database),
+    throttle: deps.loginThrottle ?? loginThrottleOf(createFailureThrottle()),
     listenerOf,
     sentEmptyClientId: (client) => listener?.sentEmptyClientId(client) ?? false,
     connectedMethod: (clientId) => listener?.connectedMethod(clientId),

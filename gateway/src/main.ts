@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * Process entry: `edge-gateway [run]` (default), `audit`, `schemas export DIR`, `--version`.
+ * Process entry: `edge-gateway [run]` (default), `audit`, `devices ...`, `schemas export DIR`, `--version`.
  * Load config -> createGateway -> start -> graceful close on SIGTERM/SIGINT.
  */
 import { describeError, isGatewayError } from './errors.js';
 import { runAuditCommand } from './cli/audit-command.js';
+import { DEVICES_USAGE, runDevicesCommand } from './cli/devices-command.js';
 import { runGatewayCommand } from './cli/run-command.js';
 import { runSchemasCommand } from './cli/schemas-command.js';
 import { versionLine } from './cli/version.js';
@@ -12,6 +13,7 @@ import { versionLine } from './cli/version.js';
 const USAGE = `usage:
   edge-gateway [run] [--config FILE] [--print-config]   run the gateway (defaults need no file)
   edge-gateway audit [--config FILE] [--brokers HOST:PORT[,..]] [--topic T] [--expect SIM_SUMMARY.json] [--drop-log BUFFER.db] [--json]
+${DEVICES_USAGE}
   edge-gateway schemas export DIR [--config FILE]       write the .avsc files of every envelope
   edge-gateway sim [firmware-sim options]               simulated device fleet (single-executable builds)
   edge-gateway --version                                gateway, Node, arch and SQLite versions`;
@@ -29,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
   switch (first) {
     case 'audit':
       return runAuditCommand(rest);
+    case 'devices':
+      return runDevicesCommand(rest);
     case 'schemas':
       return runSchemasCommand(rest);
     case 'run':

@@ -151,7 +151,7 @@ test('finding F1 (fixed): the auditor reports on a device whose seq is 10^20 or 
  * inside the pump and the process exits. Root-level nesting is harmless; only a nested field
  * reaches preview(). The main test caps typed-route depth at 64 until this is fixed.
  */
-test('finding F2: a typed-route payload with a field nested 10,000 deep is dead-lettered and the gateway stays up', { skip: 'finding F2 (issue 9 section 1, poisoned row): un-skip with the encoder fix' }, async (t) => {
+test('finding F2 (fixed): a typed-route payload with a field nested 10,000 deep is dead-lettered and the gateway stays up', async (t) => {
   const kafka = await sharedKafka();
   const { topic, dlqTopic } = uniqueTopics('fuzz-f2');
   await kafka.createTopics([topic, dlqTopic], 1);

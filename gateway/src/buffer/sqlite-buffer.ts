@@ -71,13 +71,7 @@ export class SqliteBuffer implements TelemetryBuffer {
   private closed = false;
 
   constructor(private readonly opts: SqliteBufferOptions) {
-    this.db = openDatabase(opts);
-    try {
-      migrate(this.db);
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    this.db = openBufferDatabase(opts);
 
     const db = this.db;
     this.insertRecord = db.prepare('INSERT INTO records (device_id, topic, qos, received_at, payload) VALUES (?, ?, ?, ?, ?)');
@@ -324,7 +318,26 @@ export class SqliteBuffer implements TelemetryBuffer {
   }
 }
 
-function openDatabase(opts: SqliteBufferOptions): Db {
+/** What opening the buffer's database needs (the buffer's own limits are not involved). */
+export type BufferDatabaseOptions = Pick<SqliteBufferOptions, 'path' | 'synchronous' | 'nativeBinding'>;
+
+/**
+ * Opens the buffer's database with the gateway's pragmas (WAL, busy timeout) and migrates it to
+ * the current schema: the one open path for the buffer and for tools that work on the same file
+ * while a gateway runs (`edge-gateway devices`).
+ */
+export function openBufferDatabase(opts: BufferDatabaseOptions): Db {
+  const db = openDatabase(opts);
+  try {
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function openDatabase(opts: BufferDatabaseOptions): Db {
   let db: Db | null = null;
   try {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
