@@ -6,8 +6,7 @@
  * PUBACKed) row survives power loss. `NORMAL` survives a process crash but may lose the last
  * commits on power loss (WAL is synced only at checkpoints). `EXTRA` also syncs the directory.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createPrivateFile } from '../lib/private-file.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { gatewayError, GatewayError } from '../errors.js';
 import type { DeadLetter, IngestRecord, Lease, StoredRecord } from '../record.js';
@@ -340,7 +339,8 @@ export function openBufferDatabase(opts: BufferDatabaseOptions): Db {
 function openDatabase(opts: BufferDatabaseOptions): Db {
   let db: Db | null = null;
   try {
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    // Telemetry and device credentials: owner-only (dir 0700, db 0600; -wal/-shm inherit 0600).
+    if (opts.path !== ':memory:') createPrivateFile(opts.path);
     db = new Database(opts.path, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous}`);

@@ -3,7 +3,7 @@
  * reopen (AUTOINCREMENT seqs never reused), pragmas, migrations and downgrade protection.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -492,4 +492,19 @@ test('ack of a sparse (per-device) sub-lease deletes exactly its rows, not the r
   const left = (b.database.prepare('SELECT seq FROM records ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
   assert.deepEqual(left, lease.records.filter((_, i) => i % 2 === 1).map((r) => r.seq));
   assert.equal(b.stats().rows, 3);
+});
+
+test('a new buffer is owner-only whatever the umask: directory 0700, database and WAL 0600', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'eg-perm-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const previous = process.umask(0);
+  let b;
+  try {
+    b = createSqliteBuffer({ path: join(root, 'data', 'buffer.db'), synchronous: 'FULL', deadLetterMaxRows: 10, dropLogMaxRows: 10 });
+  } finally {
+    process.umask(previous);
+  }
+  b.close();
+  assert.equal(statSync(join(root, 'data')).mode & 0o777, 0o700);
+  assert.equal(statSync(join(root, 'data', 'buffer.db')).mode & 0o777, 0o600);
 });
