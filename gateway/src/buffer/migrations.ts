@@ -53,6 +53,35 @@ const MIGRATIONS: readonly string[] = [
      last_code   TEXT    NOT NULL,
      updated_at  INTEGER NOT NULL
    );`,
+  // v3: the control room. Every signed configuration document this gateway verified (rejected
+  // ones too, so a version is never retried), its outcome, and which one is last-good; and per
+  // device, the desired configuration (from Kafka) with the versions delivered and acknowledged.
+  `CREATE TABLE config_documents (
+     version     INTEGER PRIMARY KEY,
+     hash        TEXT    NOT NULL,
+     kid         TEXT    NOT NULL,
+     document    TEXT    NOT NULL,
+     state       TEXT    NOT NULL,
+     code        TEXT,
+     reason      TEXT,
+     received_at INTEGER NOT NULL,
+     updated_at  INTEGER NOT NULL
+   );
+   CREATE TABLE device_config (
+     device_id         TEXT    PRIMARY KEY,
+     desired_version   INTEGER NOT NULL,
+     desired_config    TEXT    NOT NULL,
+     delivered_version INTEGER,
+     acked_version     INTEGER,
+     ack_state         TEXT,
+     ack_reason        TEXT,
+     updated_at        INTEGER NOT NULL
+   );
+   CREATE TABLE devices_seen (
+     device_id     TEXT    PRIMARY KEY,
+     first_seen_at INTEGER NOT NULL,
+     last_seen_at  INTEGER NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

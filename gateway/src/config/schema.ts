@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { bufferSchema } from './buffer-schema.js';
+import { controlSchema } from './control-schema.js';
 import { forwardSchema } from './forward-schema.js';
 import { kafkaSchema } from './kafka-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
@@ -28,10 +29,12 @@ export const configSchema = z.strictObject({
   buffer: bufferSchema,
   kafka: kafkaSchema,
   forward: forwardSchema,
+  control: controlSchema,
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type { BufferConfig } from './buffer-schema.js';
+export type { ControlConfig } from './control-schema.js';
 export type { ForwardConfig } from './forward-schema.js';
 export type { KafkaConfig } from './kafka-schema.js';
 export type { MqttConfig, RouteConfig } from './mqtt-schema.js';
