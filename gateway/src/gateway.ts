@@ -17,7 +17,8 @@ import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
 import { createPublishGate, type IngestCounters } from './ingest/publish-gate.js';
 import { createMqttListener, listenerOf, type MqttListener, type SubscribeCounters } from './ingest/mqtt-listener.js';
-import { createAcl } from './ingest/acl.js';
+import { createAcl, ReloadableAcl } from './ingest/acl.js';
+import { diffConfig } from './config/apply-mode.js';
 import { createAuthenticator, type AuthCounters, type CredentialVerifier, type LoginThrottle } from './ingest/authenticate.js';
 import { allowsAnonymous, isLoopbackHost } from './config/mqtt-listener-schema.js';
 import { effectiveListeners } from './config/mqtt-schema.js';
@@ -43,6 +44,16 @@ export interface GatewayStatus {
 export interface Gateway {
   start(): Promise<{ host: string; port: number }>;
   status(): GatewayStatus;
+  /** The frozen config this gateway runs (the last one given to reconfigure). */
+  readonly config: Readonly<GatewayConfig>;
+  /**
+   * Applies a config that differs from the running one only in live fields (config/apply-mode.ts)
+   * without closing a connection. Throws (changing nothing) when a rebuild field differs or the
+   * new routes do not build; the caller dry-runs first.
+   */
+  reconfigure(next: Readonly<GatewayConfig>): void;
+  /** Health signals the control room's health window watches. */
+  health(): GatewayHealth;
   /** Re-reads the TLS listeners' certificate files (SIGHUP); established connections stay. */
   reloadTls(): Array<{ index: number; ok: boolean; error?: string }>;
   /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs`, close the DB. */
@@ -52,6 +63,15 @@ export interface Gateway {
    * flight in the crash guard. Returns the guard written, null when no row was in flight; never throws.
    */
   recordCrash(err: unknown): { guard: CrashGuard | null; error?: string };
+}
+
+export interface GatewayHealth {
+  /** Every listener is bound (start() resolved and close() not begun). */
+  listening: boolean;
+  /** The forward pump reaches Kafka now. */
+  kafkaUp: boolean;
+  /** The last buffer commit failed and is being retried (publishes held). */
+  bufferFailing: boolean;
 }
 
 export interface GatewayDeps {
@@ -87,6 +107,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     nativeBinding: deps.sqliteNativeBinding,
   });
   const crashGuard = createSqliteCrashGuard(buffer.database, () => buffer.leasedRange());
+  let current = config;
   const encoder = createAvroEncoder({ gatewayId: config.gatewayId, defaultTopic: config.kafka.topic, routes: config.mqtt.routes });
   const sink =
     deps.sink ??
@@ -107,7 +128,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     highWatermark: config.buffer.highWatermark,
     lowWatermark: config.buffer.lowWatermark,
     maxAckDelayMs: config.buffer.maxAckDelayMs,
-    onChange: (from, to, bytes) => logFlowChange(log, from, to, bytes, config.buffer.maxSizeBytes, buffer.stats().droppedTotal),
+    onChange: (from, to, bytes) => logFlowChange(log, from, to, bytes, current.buffer.maxSizeBytes, buffer.stats().droppedTotal),
   });
   let lastCommitError: { code: string; message: string; at: number } | null = null;
   const committer = new GroupCommitter(buffer, {
@@ -126,7 +147,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     },
   });
   const expiry = createExpiryTimer(buffer, config.buffer.maxAgeSecs, log, () => flow.update(buffer.stats().bytes, false));
-  const routeTable = new TopicRouteTable(config.mqtt.routes.map((r) => r.topic));
+  let routeTable = new TopicRouteTable(config.mqtt.routes.map((r) => r.topic));
   const limits = createIngestLimits({ limits: config.mqtt.limits, maxPayloadBytes: config.mqtt.maxPayloadBytes, isRoutedTopic: (t) => routeTable.resolve(t) !== null, logger: log });
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
@@ -138,8 +159,9 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   });
   const listeners = effectiveListeners(config.mqtt);
   let listener: MqttListener | null = null;
+  const acl = new ReloadableAcl(createAcl({ rules: config.mqtt.acl, sysTopics: config.mqtt.sysTopics }));
   const auth = createAuthenticator({
-    acl: createAcl({ rules: config.mqtt.acl, sysTopics: config.mqtt.sysTopics }),
+    acl,
     credentials: deps.credentials ?? createDeviceCredentials(buffer.database),
     throttle: deps.loginThrottle ?? loginThrottleOf(createFailureThrottle()),
     listenerOf,
@@ -180,7 +202,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   });
   let address = { host: listeners[0]!.host, port: listeners[0]!.port };
   let closing: Promise<void> | null = null;
-  let statsTimer: NodeJS.Timeout | null = null;
+  let listening = false;
 
   return {
     async start() {
@@ -206,10 +228,39 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       }
       pump!.start();
       expiry.start();
-      if (config.log.statsIntervalSecs > 0) {
-        statsTimer = setInterval(() => log.info({ event: 'stats', ...statsLine(this.status()) }, 'stats'), config.log.statsIntervalSecs * 1000).unref();
-      }
+      listening = true;
       return address;
+    },
+    get config() {
+      return current;
+    },
+    reconfigure(next) {
+      const change = diffConfig(current, next);
+      if (change.rebuild.length > 0) throw new Error(`not live: ${change.rebuild.join(', ')}`);
+      if (change.live.length === 0) {
+        current = next;
+        return;
+      }
+      // Build what can fail first; then swap, so a throw changes nothing.
+      const nextEncoder = createAvroEncoder({ gatewayId: next.gatewayId, defaultTopic: next.kafka.topic, routes: next.mqtt.routes });
+      const nextAcl = createAcl({ rules: next.mqtt.acl, sysTopics: next.mqtt.sysTopics });
+      const b = next.buffer;
+      const k = next.kafka;
+      log.level = next.log.level;
+      routeTable = new TopicRouteTable(next.mqtt.routes.map((r) => r.topic));
+      gate.reconfigure({ routes: next.mqtt.routes.map((r) => r.topic), unrouted: next.mqtt.unrouted });
+      acl.replace(nextAcl);
+      flow.reconfigure({ maxSizeBytes: b.maxSizeBytes, highWatermark: b.highWatermark, lowWatermark: b.lowWatermark, maxAckDelayMs: b.maxAckDelayMs });
+      committer.reconfigure({ lingerMs: b.commitLingerMs, overflowPolicy: b.overflowPolicy });
+      expiry.setMaxAgeSecs(b.maxAgeSecs);
+      pump!.reconfigure({ encoder: nextEncoder, dlqTopic: k.dlqTopic, batchMaxRecords: k.batchMaxRecords, batchMaxBytes: k.batchMaxBytes, lingerMs: k.lingerMs, retryInitialMs: k.retryInitialMs, retryMaxMs: k.retryMaxMs });
+      current = next;
+      flow.update(buffer.stats().bytes, false);
+      committer.kick();
+      log.info({ event: 'config_live_applied', fields: change.live }, `applied live: ${change.live.join(', ')}`);
+    },
+    health() {
+      return { listening, kafkaUp: pump!.stats().kafkaUp, bufferFailing: flow.state === 'diskError' };
     },
     status() {
       return {
@@ -221,7 +272,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         },
         ingest: { ...gate.counters, auth: auth.counters, subscribe: mqtt.subscribeCounters, limits: limits.snapshot() },
         buffer: withAge(buffer.stats()),
-        flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: config.buffer.maxSizeBytes, lastCommitError },
+        flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: current.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
       };
     },
@@ -244,7 +295,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     close(opts) {
       closing ??= (async () => {
         log.info({ event: 'shutdown_begin' }, 'shutting down');
-        if (statsTimer) clearInterval(statsTimer);
+        listening = false;
         mqtt.stopAccepting();
         // Commit what devices already sent and release delayed acks, so they go out before the
         // sockets are ended (end() flushes queued writes).
@@ -267,28 +318,4 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
 
 function withAge(s: BufferStats): BufferStats & { oldestAgeMs: number | null } {
   return { ...s, oldestAgeMs: s.oldestReceivedAt === null ? null : Math.max(0, Date.now() - s.oldestReceivedAt) };
-}
-
-/** The periodic `stats` log line: counters an operator greps for, plus process memory. */
-function statsLine(s: GatewayStatus): Record<string, unknown> {
-  const mem = process.memoryUsage();
-  return {
-    clients: s.mqtt.connectedClients,
-    accepted: s.ingest.acceptedTotal,
-    limits: s.ingest.limits,
-    bufferedRows: s.buffer.rows,
-    bufferedBytes: s.buffer.bytes,
-    oldestAgeMs: s.buffer.oldestAgeMs,
-    flow: s.flow.state,
-    acked: s.buffer.ackedTotal,
-    deadLettered: s.buffer.deadLetteredTotal,
-    poisonRows: s.forward.poisonRowsTotal,
-    dropped: s.buffer.droppedTotal,
-    kafkaUp: s.forward.kafkaUp,
-    sendErrors: s.forward.sendErrorsTotal,
-    rssBytes: mem.rss,
-    heapUsedBytes: mem.heapUsed,
-    heapTotalBytes: mem.heapTotal,
-    externalBytes: mem.external,
-  };
 }

@@ -8,6 +8,8 @@ import type { TelemetryBuffer } from './buffer.js';
 
 export interface ExpiryTimer {
   start(): void;
+  /** Live config: a new limit (0 stops the sweep). */
+  setMaxAgeSecs(secs: number): void;
   close(): void;
 }
 
@@ -24,11 +26,25 @@ export function createExpiryTimer(buffer: TelemetryBuffer, maxAgeSecs: number, l
       logger.error({ err: describeError(err) }, 'expiry sweep failed; will retry');
     }
   };
+  let started = false;
+  const arm = () => {
+    if (started && maxAgeSecs > 0 && timer === null) timer = setInterval(tick, 1000).unref();
+    if (maxAgeSecs === 0 && timer !== null) {
+      clearInterval(timer);
+      timer = null;
+    }
+  };
   return {
     start() {
-      if (maxAgeSecs > 0 && timer === null) timer = setInterval(tick, 1000).unref();
+      started = true;
+      arm();
+    },
+    setMaxAgeSecs(secs) {
+      maxAgeSecs = secs;
+      arm();
     },
     close() {
+      started = false;
       if (timer !== null) clearInterval(timer);
       timer = null;
     },

@@ -26,12 +26,19 @@ export class FlowControl {
   private current: FlowState = FlowState.open;
   private diskFailing = false;
   private slowing = false;
-  private readonly high: number;
-  private readonly low: number;
+  private high: number;
+  private low: number;
 
-  constructor(private readonly o: FlowControlOptions) {
+  constructor(private o: FlowControlOptions) {
     this.high = Math.floor(o.maxSizeBytes * o.highWatermark);
     this.low = Math.floor(o.maxSizeBytes * o.lowWatermark);
+  }
+
+  /** New cap, watermarks or delay (live config); the caller re-evaluates with update(). */
+  reconfigure(next: Pick<FlowControlOptions, 'maxSizeBytes' | 'highWatermark' | 'lowWatermark' | 'maxAckDelayMs'>): void {
+    this.o = { ...this.o, ...next };
+    this.high = Math.floor(this.o.maxSizeBytes * this.o.highWatermark);
+    this.low = Math.floor(this.o.maxSizeBytes * this.o.lowWatermark);
   }
 
   get state(): FlowState {

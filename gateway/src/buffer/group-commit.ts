@@ -77,7 +77,7 @@ export class GroupCommitter {
 
   constructor(
     private readonly buffer: TelemetryBuffer,
-    private readonly opts: GroupCommitOptions,
+    private opts: GroupCommitOptions,
   ) {
     this.records = new Array(opts.maxRecords);
     this.callbacks = new Array(opts.maxRecords);
@@ -85,6 +85,11 @@ export class GroupCommitter {
     this.spareCallbacks = new Array(opts.maxRecords);
     this.diskBackoff = createBackoff({ initialMs: opts.diskRetry?.initialMs ?? 100, maxMs: opts.diskRetry?.maxMs ?? 5000 });
     this.releaseSlice = Math.max(1, opts.releaseSlice ?? 128);
+  }
+
+  /** Live config: commit linger and overflow policy (the batch size is fixed: it sizes the arrays). */
+  reconfigure(next: Pick<GroupCommitOptions, 'lingerMs' | 'overflowPolicy'>): void {
+    this.opts = { ...this.opts, ...next };
   }
 
   /** Queues a record; `cb` runs once it is durably committed. */

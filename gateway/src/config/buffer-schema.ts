@@ -1,6 +1,6 @@
 /** The `buffer` section: the durable SQLite queue, its caps and its overflow policy. */
 import { z } from 'zod';
-import { durationMs } from './schema-helpers.js';
+import { durationMs, live } from './schema-helpers.js';
 
 export const bufferSchema = z
   .strictObject({
@@ -9,15 +9,15 @@ export const bufferSchema = z
       .enum(['FULL', 'NORMAL', 'EXTRA'])
       .default('FULL')
       .describe('SQLite synchronous level. FULL: a PUBACKed message survives power loss. NORMAL: survives process crash, but the last commits may be lost on power loss'),
-    maxSizeBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024).describe('Hard cap on buffered payload bytes'),
-    maxAgeSecs: z.number().int().nonnegative().default(0).describe('Expire buffered rows older than this (0 = never); expired rows are counted'),
-    highWatermark: z.number().gt(0).lte(1).default(0.9).describe('Fraction of maxSizeBytes above which devices are slowed'),
-    lowWatermark: z.number().gt(0).lt(1).default(0.8).describe('Fraction of maxSizeBytes below which devices resume'),
-    overflowPolicy: z.enum(['block', 'dropOldest']).default('block').describe('At the hard cap: block (hold devices, drop nothing) or dropOldest (evict oldest rows, counted)'),
-    maxAckDelayMs: durationMs('Longest ack delay while slowing devices between the watermarks and the cap').default(1000),
+    maxSizeBytes: live(z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024)).describe('Hard cap on buffered payload bytes'),
+    maxAgeSecs: live(z.number().int().nonnegative().default(0)).describe('Expire buffered rows older than this (0 = never); expired rows are counted'),
+    highWatermark: live(z.number().gt(0).lte(1).default(0.9)).describe('Fraction of maxSizeBytes above which devices are slowed'),
+    lowWatermark: live(z.number().gt(0).lt(1).default(0.8)).describe('Fraction of maxSizeBytes below which devices resume'),
+    overflowPolicy: live(z.enum(['block', 'dropOldest']).default('block')).describe('At the hard cap: block (hold devices, drop nothing) or dropOldest (evict oldest rows, counted)'),
+    maxAckDelayMs: live(durationMs('Longest ack delay while slowing devices between the watermarks and the cap').default(1000)),
     dropLogMaxRows: z.number().int().nonnegative().default(1_000_000).describe('Rows kept in the drop log (deliberate drops the auditor can match)'),
     commitMaxRecords: z.number().int().positive().default(4096).describe('Most publishes sharing one SQLite transaction (group commit)'),
-    commitLingerMs: durationMs('Longest a publish waits for its group commit').default(2),
+    commitLingerMs: live(durationMs('Longest a publish waits for its group commit').default(2)),
     ackSliceRecords: z
       .number()
       .int()

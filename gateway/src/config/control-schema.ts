@@ -4,7 +4,7 @@
  * configuration delivered down to the devices. Nothing here is on the telemetry hot path.
  */
 import { z } from 'zod';
-import { durationMs } from './schema-helpers.js';
+import { durationMs, live } from './schema-helpers.js';
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -17,7 +17,8 @@ export const trustedKeySchema = z.strictObject({
     .describe('Ed25519 public key, PEM (SPKI)'),
 });
 
-export const controlSchema = z
+export const controlSchema = live(
+  z
   .strictObject({
     trustedKeys: z
       .array(trustedKeySchema)
@@ -48,7 +49,8 @@ export const controlSchema = z
       .prefault({}),
   })
   .prefault({})
-  .refine((c) => !c.remoteConfig.enabled || c.trustedKeys.length > 0, { message: 'remoteConfig.enabled needs at least one trusted key', path: ['trustedKeys'] });
+  .refine((c) => !c.remoteConfig.enabled || c.trustedKeys.length > 0, { message: 'remoteConfig.enabled needs at least one trusted key', path: ['trustedKeys'] }),
+).describe('The control room (applied live: it restarts its own readers; the pipeline is not touched)');
 
 export type ControlConfig = z.infer<typeof controlSchema>;
 export type TrustedKeyConfig = z.infer<typeof trustedKeySchema>;

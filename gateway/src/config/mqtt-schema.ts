@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { aclRuleSchema, DEFAULT_ACL } from './acl-schema.js';
 import { listenerSchema, type ListenerConfig } from './mqtt-listener-schema.js';
 import { mqttLimitsSchema } from './mqtt-limits-schema.js';
-import { durationMs, ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
+import { durationMs, live, ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
 
 export const routeSchema = z.strictObject({
   topic: z
@@ -28,17 +28,15 @@ export const mqttSchema = z
     listeners: z.array(listenerSchema).min(1).optional().describe('MQTT listeners (TCP or TLS), each with its own anonymous policy; replaces host/port'),
     maxPayloadBytes: z.number().int().positive().max(256 * 1024 * 1024).default(256 * 1024).describe('Largest accepted PUBLISH payload; larger ones are rejected and the connection closed'),
     connectTimeoutMs: durationMs('Time a new socket has to send CONNECT').default(30_000),
-    routes: z
-      .array(routeSchema)
-      .min(1)
-      .default([{ topic: 'devices/{deviceId}/telemetry' }])
-      .describe('Topic routes, first match wins; a device publishes only on routes carrying its own id'),
-    unrouted: z
-      .enum(['reject', 'local'])
-      .default('reject')
-      .describe('A publish on a topic that matches no route: reject (close the connection, counted) or local (ordinary broker traffic between local clients, governed by the ACL, never forwarded to Kafka)'),
-    acl: z.array(aclRuleSchema).default(DEFAULT_ACL).describe('Who may subscribe to (read) and publish on unrouted topics (write); denied subscriptions get SUBACK 0x80'),
-    sysTopics: z.boolean().default(false).describe('Allow subscriptions to $SYS/# at all (then only where an ACL rule allows)'),
+    routes: live(
+      z
+        .array(routeSchema)
+        .min(1)
+        .default([{ topic: 'devices/{deviceId}/telemetry' }]),
+    ).describe('Topic routes, first match wins; a device publishes only on routes carrying its own id'),
+    unrouted: live(z.enum(['reject', 'local']).default('reject')).describe('A publish on a topic that matches no route: reject (close the connection, counted) or local (ordinary broker traffic between local clients, governed by the ACL, never forwarded to Kafka)'),
+    acl: live(z.array(aclRuleSchema).default(DEFAULT_ACL)).describe('Who may subscribe to (read) and publish on unrouted topics (write); denied subscriptions get SUBACK 0x80'),
+    sysTopics: live(z.boolean().default(false)).describe('Allow subscriptions to $SYS/# at all (then only where an ACL rule allows)'),
     limits: mqttLimitsSchema,
   })
   .prefault({})

@@ -14,3 +14,14 @@ export const ROUTE_DEVICE_PLACEHOLDER = '{deviceId}';
 export function secret<T extends z.ZodType>(schema: T): T {
   return schema.meta({ secret: true }) as T;
 }
+
+/**
+ * Marks a config value as applied live: a new value (remote push, SIGHUP) takes effect in the
+ * running gateway without closing a device connection. Every value NOT marked needs a rebuild:
+ * the pipeline is closed gracefully (acks are durable) and built again in process. The mark is
+ * schema metadata, read by `config/apply-mode.ts`; `--print-config`'s JSON Schema shows it too.
+ * Call it before `.describe()`.
+ */
+export function live<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ apply: 'live' }) as T;
+}

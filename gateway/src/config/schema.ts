@@ -9,6 +9,7 @@ import { controlSchema } from './control-schema.js';
 import { forwardSchema } from './forward-schema.js';
 import { kafkaSchema } from './kafka-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
+import { live } from './schema-helpers.js';
 
 export { ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
 
@@ -21,8 +22,8 @@ export const configSchema = z.strictObject({
     .describe('Identity of this gateway, written into every envelope (default: hostname)'),
   log: z
     .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level'),
-      statsIntervalSecs: z.number().int().nonnegative().default(60).describe('Log one `stats` line (buffer, flow, forward, memory) this often; 0 = never'),
+      level: live(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')).describe('pino log level'),
+      statsIntervalSecs: live(z.number().int().nonnegative().default(60)).describe('Log one `stats` line (buffer, flow, forward, memory) this often; 0 = never'),
     })
     .prefault({}),
   mqtt: mqttSchema,

@@ -56,7 +56,7 @@ export class ForwardPump {
   private readonly abort = new AbortController();
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  private readonly backoff;
+  private backoff;
   private kafkaUp = false;
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
@@ -65,8 +65,19 @@ export class ForwardPump {
   /** While set, the rows it names are forwarded one at a time (see forwardGuarded). */
   private guard: CrashGuard | null = null;
 
-  constructor(private readonly o: PumpOptions) {
+  constructor(private o: PumpOptions) {
     this.backoff = createBackoff({ initialMs: o.retryInitialMs, maxMs: o.retryMaxMs });
+  }
+
+  /**
+   * Live config: the encoder (routes, schemas, topics) and the batching and retry settings. A
+   * lease already encoded is sent as it is; the next lease uses the new values.
+   */
+  reconfigure(next: Pick<PumpOptions, 'encoder' | 'dlqTopic' | 'batchMaxRecords' | 'batchMaxBytes' | 'lingerMs' | 'retryInitialMs' | 'retryMaxMs'>): void {
+    const retryChanged = next.retryInitialMs !== this.o.retryInitialMs || next.retryMaxMs !== this.o.retryMaxMs;
+    this.o = { ...this.o, ...next };
+    if (retryChanged) this.backoff = createBackoff({ initialMs: next.retryInitialMs, maxMs: next.retryMaxMs });
+    this.notify();
   }
 
   start(): void {

@@ -96,3 +96,38 @@ function substitute(pattern: string, p: Principal): string | null {
 export function createAcl(opts: AclOptions): Acl {
   return new Acl(opts);
 }
+
+/** What the rest of ingest asks of a client's ACL. */
+export type ClientAclView = Pick<ClientAcl, 'canSubscribe' | 'canRead' | 'canWrite'>;
+
+/**
+ * The ACL in force, replaceable live (remote config, SIGHUP): each connected client holds a view
+ * that resolves its rules again after a change, so new rules reach established connections at
+ * their next subscribe, delivery or publish without a reconnect.
+ */
+export class ReloadableAcl {
+  private generation = 0;
+  constructor(private current: Acl) {}
+
+  replace(next: Acl): void {
+    this.current = next;
+    this.generation++;
+  }
+
+  forPrincipal(p: Principal): ClientAclView {
+    let gen = this.generation;
+    let resolved = this.current.forPrincipal(p);
+    const now = (): ClientAcl => {
+      if (gen !== this.generation) {
+        gen = this.generation;
+        resolved = this.current.forPrincipal(p);
+      }
+      return resolved;
+    };
+    return {
+      canSubscribe: (filter) => now().canSubscribe(filter),
+      canRead: (topic) => now().canRead(topic),
+      canWrite: (topic) => now().canWrite(topic),
+    };
+  }
+}

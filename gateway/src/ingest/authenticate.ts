@@ -15,7 +15,7 @@ import { allowsAnonymous, type ListenerConfig } from '../config/mqtt-listener-sc
 import type { Logger } from '../lib/logger.js';
 import { truncateField } from '../lib/log-fields.js';
 import type { RateLimitedLog } from '../lib/rate-limited-log.js';
-import type { Acl } from './acl.js';
+import type { ClientAclView, Principal } from './acl.js';
 import { setClientIdentity, type AuthMethod } from './client-identity.js';
 
 export type VerifyResult = 'ok' | 'unknown' | 'bad_secret' | 'busy';
@@ -41,7 +41,7 @@ export interface AuthCounters {
 }
 
 export interface AuthenticatorOptions {
-  acl: Acl;
+  acl: { forPrincipal(p: Principal): ClientAclView };
   credentials: CredentialVerifier;
   throttle: LoginThrottle;
   /** Which listener accepted this socket. */

@@ -3,7 +3,7 @@
  * authenticator at CONNECT; read by the publish gate, subscribe and forward checks. Everything
  * downstream uses this, never a string the client sends later.
  */
-import type { ClientAcl } from './acl.js';
+import type { ClientAclView } from './acl.js';
 
 export type AuthMethod = 'password' | 'certificate' | 'anonymous';
 
@@ -11,7 +11,7 @@ export interface ClientIdentity {
   /** Equals the MQTT client id (enforced at CONNECT). */
   readonly id: string;
   readonly method: AuthMethod;
-  readonly acl: ClientAcl;
+  readonly acl: ClientAclView;
   /** Peer address, for logs and per-source limits. */
   readonly source: string;
 }

@@ -42,10 +42,18 @@ export interface IngestCounters {
 
 export type AuthorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
 
-export function createPublishGate(opts: PublishGateOptions): { authorizePublish: AuthorizePublish; counters: IngestCounters } {
-  const table = new TopicRouteTable(opts.routes);
+export interface PublishGate {
+  authorizePublish: AuthorizePublish;
+  counters: IngestCounters;
+  /** Live config: new routes and unrouted policy for the next publish (counters are kept). */
+  reconfigure(next: Pick<PublishGateOptions, 'routes' | 'unrouted'>): void;
+}
+
+export function createPublishGate(opts: PublishGateOptions): PublishGate {
+  let table = new TopicRouteTable(opts.routes);
   const counters: IngestCounters = { acceptedTotal: 0, localTotal: 0, willsNotForwardedTotal: 0, rejectedTotal: {} };
-  const { committer, maxPayloadBytes, unrouted } = opts;
+  const { committer, maxPayloadBytes } = opts;
+  let unrouted = opts.unrouted;
   const field = (s: string) => truncateField(s, opts.logFieldMaxChars);
 
   function reject(client: Client, packet: PublishPacket, err: GatewayError, callback: (e?: Error | null) => void): void {
@@ -97,5 +105,12 @@ export function createPublishGate(opts: PublishGateOptions): { authorizePublish:
     );
   }
 
-  return { authorizePublish, counters };
+  return {
+    authorizePublish,
+    counters,
+    reconfigure(next) {
+      table = new TopicRouteTable(next.routes);
+      unrouted = next.unrouted;
+    },
+  };
 }
