@@ -65,7 +65,8 @@ export interface Supervisor {
   applyPushed(doc: PushedDocument): Promise<ConfigResult>;
   /** SIGHUP: the local file through the same path (when no pushed config is in effect). */
   reloadFile(raw: unknown, path: string): Promise<ConfigResult>;
-  on(listener: (e: SupervisorEvent) => void): void;
+  /** Returns the unsubscribe function. */
+  on(listener: (e: SupervisorEvent) => void): () => void;
   close(opts?: { forwardGraceMs?: number }): Promise<void>;
 }
 
@@ -214,6 +215,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     lastResult: () => lastResult,
     on(l) {
       listeners.push(l);
+      return () => {
+        const i = listeners.indexOf(l);
+        if (i >= 0) listeners.splice(i, 1);
+      };
     },
     applyPushed(doc) {
       return serial(async () => {
