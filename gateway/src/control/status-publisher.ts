@@ -77,7 +77,9 @@ export function createStatusPublisher(o: StatusPublisherOptions): StatusPublishe
     const record = snapshot();
     inFlight = o.producer
       .send(o.topic, o.gatewayId, JSON.stringify(record))
-      .catch((err: unknown) => warn.warn('status_send', { event: 'status_send_failed', err }, 'status record not written (Kafka); the next heartbeat retries'))
+      .catch((err: unknown) => {
+        warn.warn('status_send', { event: 'status_send_failed', err }, 'status record not written (Kafka); the next heartbeat retries');
+      })
       .finally(() => {
         inFlight = null;
         if (again) {
