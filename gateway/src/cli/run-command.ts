@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { logRedactPaths, redactConfig } from '../config/secrets.js';
-import { createGateway } from '../gateway.js';
+import { createControlRoom } from '../control/control-room.js';
 import { gatewayError } from '../errors.js';
 import { createLogger } from '../lib/logger.js';
 import { sqliteNativeBinding } from '../lib/native-sqlite.js';
@@ -35,17 +35,17 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level, { redact: logRedactPaths() });
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
-  const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding() });
+  const room = createControlRoom({ fileConfig: config, configPath, logger, gatewayDeps: { sqliteNativeBinding: sqliteNativeBinding() } });
   // Crash breaker: note the buffer rows in flight before dying, so a row that keeps crashing the
   // process is dead-lettered at a later start instead of crash-looping it (forward.crashLimit).
   // Unhandled rejections arrive here too (Node's default --unhandled-rejections=throw).
   process.on('uncaughtException', (err, origin) => {
-    const crash = gateway.recordCrash(err);
+    const crash = room.recordCrash(err);
     logger.fatal({ event: 'crash', origin, err, crashGuard: crash.guard, crashGuardError: crash.error }, 'uncaught exception; exiting');
     process.exit(1); // pino flushes its destination on exit
   });
   logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version, execArgv: process.execArgv }, 'edge-gateway starting');
-  await gateway.start();
+  await room.start();
 
   return new Promise<number>((resolve) => {
     let signals = 0;
@@ -57,7 +57,7 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
         process.exit(130);
       }
       logger.info({ event: 'signal', signal }, 'graceful shutdown requested');
-      gateway.close({ forwardGraceMs: graceMs }).then(
+      room.close({ forwardGraceMs: graceMs }).then(
         () => {
           logger.flush();
           resolve(0);
@@ -74,10 +74,11 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // SIGHUP: re-read TLS certificate files (renewed certificates) without dropping connections.
+    // SIGHUP (systemd ExecReload): re-read the TLS certificate files (renewed certificates) and
+    // the local config file, through the same validate/dry-run/apply path as a pushed config.
     process.on('SIGHUP', () => {
-      logger.info({ event: 'signal', signal: 'SIGHUP' }, 'reloading TLS certificates');
-      gateway.reloadTls();
+      logger.info({ event: 'signal', signal: 'SIGHUP' }, 'reloading TLS certificates and the config file');
+      room.reload().catch((err: unknown) => logger.error({ event: 'reload_failed', err }, 'reload failed'));
     });
   });
 }

@@ -45,3 +45,26 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * For a pushed document: only the overrides of secret values (schema `secret()` marks), and only
+ * where the document has the section they belong to. Secrets stay on the box; a document pushed
+ * through Kafka carries none (`kafka.sasl` without `password` takes GATEWAY_KAFKA_SASL_PASSWORD).
+ */
+export function applySecretEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv, secretPaths: ReadonlyArray<readonly string[]>): unknown {
+  if (!isPlainObject(raw)) return raw;
+  const root = structuredClone(raw);
+  const secret = new Set(secretPaths.map((p) => p.join('.')));
+  for (const { env: name, path, convert } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || !secret.has(path.join('.'))) continue;
+    let node: Record<string, unknown> | null = root;
+    for (const key of path.slice(0, -1)) {
+      const next: unknown = node[key];
+      node = isPlainObject(next) ? next : null;
+      if (node === null) break;
+    }
+    if (node !== null && node[path[path.length - 1]!] === undefined) node[path[path.length - 1]!] = convert(value);
+  }
+  return root;
+}

@@ -12,7 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import { diffConfig } from '../config/apply-mode.js';
+import { applySecretEnvOverrides } from '../config/env-overrides.js';
 import { validateConfig } from '../config/load-config.js';
+import { secretPaths } from '../config/secrets.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
@@ -198,7 +200,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       const good = o.store.lastGood();
       if (good !== null) {
         try {
-          const config = candidateConfig(storedConfig(good), `last-good v${good.version}`, 'GW_ERR_CONTROL_SCHEMA');
+          const config = candidateConfig(applySecretEnvOverrides(storedConfig(good), process.env, secretPaths()), `last-good v${good.version}`, 'GW_ERR_CONTROL_SCHEMA');
           await build(config);
           inEffect = { source: 'pushed', version: good.version, hash: good.hash, config };
           log.info({ event: 'config_last_good', version: good.version, hash: good.hash }, `running last-good pushed config v${good.version}`);
@@ -230,7 +232,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         const stored = { version: doc.version, hash: doc.hash, kid: doc.kid, document: doc.jws };
         let next: Readonly<GatewayConfig>;
         try {
-          next = candidateConfig(doc.config, `pushed v${doc.version}`, 'GW_ERR_CONTROL_SCHEMA');
+          next = candidateConfig(applySecretEnvOverrides(doc.config, process.env, secretPaths()), `pushed v${doc.version}`, 'GW_ERR_CONTROL_SCHEMA');
         } catch (err) {
           const e = isGatewayError(err) ? err : gatewayError('GW_ERR_CONTROL_NOT_APPLIABLE', describeError(err), { cause: err });
           o.store.insert(stored, 'rejected', e.code, e.message);
@@ -252,7 +254,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
           return result(doc.version, 'rolled_back', e);
         }
         inEffect = { source: 'pushed', version: doc.version, hash: doc.hash, config: next };
-        const unhealthy = await healthWindow(next.control.remoteConfig.healthWindowMs);
+        // The window of the config in effect before: a push cannot lengthen its own probation.
+        const unhealthy = await healthWindow(previous.config.control.remoteConfig.healthWindowMs);
         if (closed) {
           // Stopped inside the window: the document stays pending and is rolled back at boot.
           return result(doc.version, 'pending');

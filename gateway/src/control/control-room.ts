@@ -1,0 +1,137 @@
+/**
+ * The control room, beside the pipeline and never on its hot path: the supervisor (the
+ * pipeline's lifetime), the remote config client, the status/heartbeat publisher, the stats log,
+ * and device configuration. `run-command.ts` creates it; `gateway.ts` knows nothing of it.
+ */
+import { openBufferDatabase } from '../buffer/sqlite-buffer.js';
+import { readConfigFile } from '../config/load-config.js';
+import { applyEnvOverrides } from '../config/env-overrides.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../gateway.js';
+import type { Logger } from '../lib/logger.js';
+import { createConfigStore } from './config-store.js';
+import type { KafkaLink } from './kafka-link.js';
+import { createKafkaLink } from './kafka-link-impl.js';
+import { createRemoteConfigClient, type RemoteConfigClient } from './remote-config.js';
+import { createStatsLog } from './stats-log.js';
+import { createStatusPublisher, type StatusPublisher } from './status-publisher.js';
+import { createSupervisor, type Supervisor } from './supervisor.js';
+import type { ConfigResult } from './status-record.js';
+
+export interface ControlRoomOptions {
+  /** The local file's config, validated (the bootstrap). */
+  fileConfig: Readonly<GatewayConfig>;
+  /** Where it came from (SIGHUP re-reads it); undefined = embedded defaults. */
+  configPath: string | undefined;
+  logger: Logger;
+  gatewayDeps: Omit<GatewayDeps, 'logger'>;
+}
+
+export interface ControlRoom {
+  start(): Promise<void>;
+  supervisor: Supervisor;
+  /** SIGHUP: re-read the local file (same validate/dry-run/apply path) and the TLS certificates. */
+  reload(): Promise<ConfigResult | null>;
+  recordCrash(err: unknown): ReturnType<Gateway['recordCrash']>;
+  close(opts?: { forwardGraceMs?: number }): Promise<void>;
+}
+
+interface ControlLink {
+  link: KafkaLink;
+  remote: RemoteConfigClient | null;
+  status: StatusPublisher;
+}
+
+/** Sections whose change restarts the control room's own Kafka link. */
+const linkKey = (c: Readonly<GatewayConfig>): string => JSON.stringify([c.kafka.brokers, c.kafka.clientId, c.kafka.tls, c.kafka.sasl, c.kafka.connectionTimeoutMs, c.kafka.requestTimeoutMs, c.control]);
+
+export function createControlRoom(o: ControlRoomOptions): ControlRoom {
+  const log = o.logger;
+  const gatewayId = o.fileConfig.gatewayId;
+  // The control records live in the bootstrap buffer file; FULL: an applied document must survive a power cut.
+  const db = openBufferDatabase({ path: o.fileConfig.buffer.path, synchronous: 'FULL', nativeBinding: o.gatewayDeps.sqliteNativeBinding });
+  const store = createConfigStore(db);
+  const supervisor = createSupervisor({
+    fileConfig: o.fileConfig,
+    store,
+    logger: log,
+    buildGateway: (config) => createGateway(config, { ...o.gatewayDeps, logger: log }),
+  });
+  const stats = createStatsLog(() => supervisor.gateway()?.status() ?? null, log);
+  let control: ControlLink | null = null;
+  let controlKey = '';
+  let closed = false;
+
+  function openControl(config: Readonly<GatewayConfig>): void {
+    const c = config.control;
+    controlKey = linkKey(config);
+    if (!c.remoteConfig.enabled && !c.deviceConfig.enabled) return;
+    const link = createKafkaLink({ kafka: config.kafka, logger: log });
+    const status = createStatusPublisher({ producer: link.producer(), topic: c.status.topic, gatewayId, supervisor, store, heartbeatIntervalSecs: c.status.heartbeatIntervalSecs, logger: log });
+    const remote = c.remoteConfig.enabled
+      ? createRemoteConfigClient({ link, supervisor, store, gatewayId, topic: c.remoteConfig.topic, pollIntervalMs: c.remoteConfig.pollIntervalMs, logger: log, onRefused: (r) => status.publish(r) })
+      : null;
+    control = { link, remote, status };
+    status.start();
+    remote?.start();
+    log.info({ event: 'control_started', remoteConfig: c.remoteConfig.enabled ? c.remoteConfig.topic : false, status: c.status.topic, deviceConfig: c.deviceConfig.enabled ? c.deviceConfig.topic : false }, 'control room connected to Kafka');
+  }
+
+  async function closeControl(): Promise<void> {
+    const c = control;
+    control = null;
+    if (c === null) return;
+    await c.status.close();
+    await c.remote?.close();
+    await c.link.close();
+  }
+
+  supervisor.on((e) => {
+    if (e.type === 'built') log.level = e.gateway.config.log.level;
+    if (e.type === 'confirmed') {
+      stats.setInterval(e.inEffect.config.log.statsIntervalSecs);
+      if (linkKey(e.inEffect.config) !== controlKey) {
+        // Deferred: this event is raised inside the reader's own callback.
+        setImmediate(() => {
+          if (closed) return;
+          void closeControl().then(() => {
+            if (!closed) openControl(supervisor.inEffect().config);
+          });
+        });
+      }
+    }
+  });
+
+  return {
+    supervisor,
+    async start() {
+      await supervisor.start();
+      const config = supervisor.inEffect().config;
+      stats.setInterval(config.log.statsIntervalSecs);
+      openControl(config);
+    },
+    async reload() {
+      supervisor.gateway()?.reloadTls();
+      if (o.configPath === undefined) return null;
+      let raw: unknown;
+      try {
+        raw = applyEnvOverrides(readConfigFile(o.configPath), process.env);
+      } catch (err) {
+        log.error({ event: 'config_rejected', source: o.configPath, err }, 'local config file unreadable; running config unchanged');
+        return null;
+      }
+      return supervisor.reloadFile(raw, o.configPath);
+    },
+    recordCrash(err) {
+      const g = supervisor.gateway();
+      return g === null ? { guard: null } : g.recordCrash(err);
+    },
+    async close(opts) {
+      closed = true;
+      stats.close();
+      await closeControl();
+      await supervisor.close(opts);
+      db.close();
+    },
+  };
+}
