@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * Process entry: `edge-gateway [run]` (default), `audit`, `devices ...`, `schemas export DIR`, `--version`.
+ * Process entry: `edge-gateway [run]` (default), `audit`, `devices ...`, `keys generate`,
+ * `config sign|push|status`, `schemas export DIR`, `--version`.
  * Load config -> createGateway -> start -> graceful close on SIGTERM/SIGINT.
  */
 import { describeError, isGatewayError } from './errors.js';
 import { runAuditCommand } from './cli/audit-command.js';
+import { CONFIG_USAGE, runConfigCommand } from './cli/config-command.js';
 import { DEVICES_USAGE, runDevicesCommand } from './cli/devices-command.js';
+import { KEYS_USAGE, runKeysCommand } from './cli/keys-command.js';
 import { runGatewayCommand } from './cli/run-command.js';
 import { runSchemasCommand } from './cli/schemas-command.js';
 import { versionLine } from './cli/version.js';
@@ -14,6 +17,8 @@ const USAGE = `usage:
   edge-gateway [run] [--config FILE] [--print-config]   run the gateway (defaults need no file)
   edge-gateway audit [--config FILE] [--brokers HOST:PORT[,..]] [--topic T] [--expect SIM_SUMMARY.json] [--drop-log BUFFER.db] [--json]
 ${DEVICES_USAGE}
+${KEYS_USAGE}
+${CONFIG_USAGE}
   edge-gateway schemas export DIR [--config FILE]       write the .avsc files of every envelope
   edge-gateway sim [firmware-sim options]               simulated device fleet (single-executable builds)
   edge-gateway --version                                gateway, Node, arch and SQLite versions`;
@@ -33,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
       return runAuditCommand(rest);
     case 'devices':
       return runDevicesCommand(rest);
+    case 'keys':
+      return runKeysCommand(rest);
+    case 'config':
+      return runConfigCommand(rest);
     case 'schemas':
       return runSchemasCommand(rest);
     case 'run':
