@@ -72,6 +72,8 @@ test('remote config: live apply, rejections, rollback, rebuild, offline push, Ka
   };
   const gw = new GatewayProcess({ config: base });
   t.after(() => gw.close());
+  // A pushed document is the whole config: it names the buffer file the box uses.
+  (base as Record<string, unknown>)['buffer'] = { path: gw.dbPath };
   await gw.start();
 
   const sign = (version: number, config: Record<string, unknown>, opts: { key?: string; kid?: string; gatewayId?: string; expiresInSecs?: number; now?: number } = {}) =>
@@ -166,7 +168,7 @@ test('remote config: live apply, rejections, rollback, rebuild, offline push, Ka
 
   // 6. SIGHUP: the local file is shadowed while a pushed config is in effect (logged), and
   //    applies through the same path on a gateway that runs its file.
-  writeFileSync(gw.configPath, JSON.stringify({ ...base, buffer: { path: gw.dbPath }, log: { level: 'debug', statsIntervalSecs: 0 } }));
+  writeFileSync(gw.configPath, JSON.stringify({ ...base, log: { level: 'debug', statsIntervalSecs: 0 } }));
   process.kill(gw.pid!, 'SIGHUP');
   await gw.waitForEvent('config_file_shadowed', 10_000);
 
