@@ -182,3 +182,35 @@ test('remote config: live apply, rejections, rollback, rebuild, offline push, Ka
   }
   t.diagnostic(`push -> applied (live): ${pushToApplied} ms; push -> rolled back (dead Kafka, 6 s window): ${pushToRolledBack} ms; acked ${acked}`);
 });
+
+test('SIGHUP applies the local file through the same path: live without a reconnect, a bad file changes nothing', { timeout: 120_000 }, async (t) => {
+  const kafka = await startKafka();
+  t.after(() => kafka.close());
+  const { topic, dlqTopic } = uniqueTopics('sighup');
+  await kafka.createTopics([topic, dlqTopic], 3);
+  const [port] = await freePorts(1);
+  const file = { gatewayId: 'gw-hup', log: { level: 'info', statsIntervalSecs: 0 }, mqtt: { host: '127.0.0.1', port }, kafka: { brokers: kafka.brokers, topic, dlqTopic } };
+  const gw = new GatewayProcess({ config: file });
+  t.after(() => gw.close());
+  await gw.start();
+  const withPath = { ...file, buffer: { path: gw.dbPath } };
+  const sim = runSimulation({ url: gw.url, devices: 3, qos: 1, durationMs: 5000, ratePerDevice: 50, deviceIdPrefix: 'hup-' });
+  await new Promise((r) => setTimeout(r, 1000));
+
+  writeFileSync(gw.configPath, JSON.stringify({ ...withPath, buffer: { ...withPath.buffer, maxSizeBytes: 64 * 1024 * 1024 }, mqtt: { ...file.mqtt, acl: [{ topic: 'devices/%c/#', access: 'read' }] } }));
+  process.kill(gw.pid!, 'SIGHUP');
+  const applied = await gw.waitForEvent('config_live_applied', 10_000);
+  assert.deepEqual((applied['fields'] as string[]).sort(), ['buffer.maxSizeBytes', 'mqtt.acl']);
+
+  writeFileSync(gw.configPath, JSON.stringify({ ...withPath, buffer: { ...withPath.buffer, maxSizeBytes: 'huge' } }));
+  process.kill(gw.pid!, 'SIGHUP');
+  const rejected = await gw.waitForEvent('config_rejected', 10_000);
+  assert.match(String(rejected['reason']), /buffer\.maxSizeBytes/);
+
+  const summary = await sim;
+  assert.equal(summary.reconnects, 0, 'no device reconnected');
+  assert.ok(gw.running, 'still running after a bad file');
+  const report = await auditTopic({ brokers: kafka.brokers, topic, dlqTopic, sim: summary, timeoutMs: 60_000 });
+  assert.equal(report.missingAcked, 0);
+  assert.ok(summary.acked > 0);
+});
