@@ -1,6 +1,7 @@
 /**
  * Renders deploy/config.example.yaml from the config schema (z.toJSONSchema of configSchema):
- * every key with its description, constraints, environment override and default. Keys that
+ * every key with its description, constraints, environment override, default and whether a new
+ * value applies live (otherwise a change rebuilds the pipeline). Keys that
  * have a default are written active with that default, so the file is the effective config of
  * a fresh install; optional keys without one (SASL, per-route schema) and defaults computed on
  * the device (gatewayId = hostname) are written commented out. The schema stays the single
@@ -13,6 +14,8 @@ import { ENV_OVERRIDES } from '../../gateway/src/config/env-overrides.js';
 
 interface JsonSchema {
   type?: string;
+  /** 'live' (schema-helpers.ts live()): a new value applies without a rebuild. */
+  apply?: string;
   description?: string;
   default?: unknown;
   enum?: unknown[];
@@ -56,6 +59,9 @@ const HEADER = `# edge-gateway configuration: /etc/edge-gateway/config.yaml (GAT
 # commented out are optional or computed on the device. Unknown keys are errors that name the field.
 # Environment variables (shown as "env:") override this file. \`edge-gateway --print-config\`
 # prints the effective configuration.
+# A new value of a key marked "applied live" (SIGHUP, or a pushed config) takes effect without
+# closing a device connection; any other change rebuilds the pipeline in process (devices
+# reconnect; nothing acknowledged is lost).
 `;
 
 export function renderConfigExample(): string {
@@ -108,6 +114,7 @@ function docLines(node: JsonSchema, dotted: string): string[] {
   const facts = [constraint(node)];
   const env = ENV_OVERRIDES.find((o) => o.path.join('.') === dotted)?.env;
   if (env) facts.push(`env: ${env}`);
+  if (node.apply === 'live') facts.push('applied live');
   if (dotted in DEPLOY_VALUES && node.default !== undefined) facts.push(`schema default: ${stringify(node.default).trimEnd()}`);
   const factLine = facts.filter((f) => f !== '').join('; ');
   if (factLine) lines.push(...wrap(factLine));
