@@ -233,6 +233,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         let next: Readonly<GatewayConfig>;
         try {
           next = candidateConfig(applySecretEnvOverrides(doc.config, process.env, secretPaths()), `pushed v${doc.version}`, 'GW_ERR_CONTROL_SCHEMA');
+          if (!next.control.remoteConfig.enabled) {
+            // It would cut off the next push: only the local file may turn remote config off.
+            throw gatewayError('GW_ERR_CONTROL_SCHEMA', 'control.remoteConfig.enabled: a pushed config cannot turn remote configuration off (edit the local file)');
+          }
         } catch (err) {
           const e = isGatewayError(err) ? err : gatewayError('GW_ERR_CONTROL_NOT_APPLIABLE', describeError(err), { cause: err });
           o.store.insert(stored, 'rejected', e.code, e.message);

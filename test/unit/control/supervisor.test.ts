@@ -101,7 +101,10 @@ test('rejections change nothing and are recorded (never retried); replays are re
   assert.equal(other.code, 'GW_ERR_CONTROL_SCHEMA');
   const avro = await s.applyPushed(doc(7, { mqtt: { routes: [{ topic: 'd/{deviceId}/t', valueSchema: { type: 'record', name: 'R', fields: [{ name: 'a', type: 'nope' }] } }] } }));
   assert.equal(avro.code, 'GW_ERR_CONTROL_NOT_APPLIABLE');
-  const replay = await s.applyPushed(doc(7, {}));
+  const cutOff = await s.applyPushed(doc(8, { control: { remoteConfig: { enabled: false } } }));
+  assert.equal(cutOff.code, 'GW_ERR_CONTROL_SCHEMA');
+  assert.match(cutOff.reason!, /cannot turn remote configuration off/);
+  const replay = await s.applyPushed(doc(8, {}));
   assert.equal(replay.code, 'GW_ERR_CONTROL_REPLAY');
   assert.equal(w.built.length, 1);
   assert.equal(w.live.length, 0);
