@@ -51,6 +51,7 @@ export const ErrorCatalog = {
   GW_ERR_CONTROL_KAFKA: { canRetry: true, message: 'control topic cannot be read or written' },
   GW_ERR_CONTROL_STORE: { canRetry: true, message: 'configuration store failed' },
   GW_ERR_DEVICE_CONFIG_INVALID: { canRetry: false, message: 'device configuration record is not valid' },
+  GW_ERR_DEVICE_CONFIG_ACK_INVALID: { canRetry: false, message: 'device configuration acknowledgement is not valid' },
   GW_ERR_AUDIT_FAILED: { canRetry: false, message: 'audit found missing records' },
   GW_ERR_CLI_USAGE: { canRetry: false, message: 'invalid command line' },
 } as const;
