@@ -362,7 +362,8 @@ class Service implements DeviceConfigService {
     this.rescanIds.clear();
     this.c.rescansTotal++;
     const key = ids.length === 1 ? ids[0]! : null;
-    this.log.debug({ event: 'device_config_reread', devices: ids.length, key }, 're-reading device configuration for devices seen for the first time');
+    // Rare (a device's first connection here after its record was read): worth a line.
+    this.log.info({ event: 'device_config_reread', devices: ids.length, deviceId: key }, 're-reading device configuration for devices seen for the first time');
     const reader = this.o.link.reader({ topic: this.cfg.topic, key, maxWaitMs: this.o.pollMaxWaitMs ?? 5000, onRecords: (rs) => this.onRecords(rs) });
     this.rescanReader = reader;
     reader.start();
