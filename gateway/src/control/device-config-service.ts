@@ -23,17 +23,21 @@
  * Bounds: work sets (to deliver, status to send, seen to record) hold device ids, each at most
  * once, so they are bounded by the own devices; status sends are retried with capped backoff
  * while Kafka is down, latest state only (the row is read at send time), never a queue of records.
+ * Delivery (device-config-delivery.ts) and the status topic (device-status-writer.ts) are rooms
+ * of their own; this one reads Kafka, tracks devices and records their answers.
  */
 import type { Database } from 'better-sqlite3';
 import type { ControlConfig } from '../config/control-schema.js';
-import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
+import { describeError, gatewayError, type GatewayError } from '../errors.js';
 import { isValidDeviceId } from '../ingest/device-id.js';
-import { createBackoff, type Backoff } from '../lib/backoff.js';
+import { createBackoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
 import { createRateLimitedLog, type RateLimitedLog } from '../lib/rate-limited-log.js';
-import { configState, parseConfigAck, parseDesiredConfig, retainedPayload, type DesiredConfig, type DeviceStatusRecord } from './device-config-record.js';
-import { createDeviceConfigStore, type DeviceConfigRow, type DeviceConfigStore } from './device-config-store.js';
-import { deviceConfigTopic, type DeviceControlHooks, type DevicePort } from './device-port.js';
+import { DeviceConfigDelivery } from './device-config-delivery.js';
+import { parseConfigAck, parseDesiredConfig, type DesiredConfig } from './device-config-record.js';
+import { createDeviceConfigStore, type DeviceConfigStore } from './device-config-store.js';
+import type { DeviceControlHooks, DevicePort } from './device-port.js';
+import { DeviceStatusWriter } from './device-status-writer.js';
 import type { ControlProducer, ControlRecord, KafkaLink, TopicReader, TopicReaderState } from './kafka-link.js';
 
 export interface DeviceConfigServiceOptions {
@@ -90,7 +94,8 @@ export interface DeviceConfigService {
   stats(): DeviceConfigStats;
 }
 
-const STATUS_BATCH = 16;
+type OwnCounters = Pick<DeviceConfigStats, 'recordsTotal' | 'invalidTotal' | 'notOwnTotal' | 'replayedTotal' | 'storedTotal' | 'clearedTotal' | 'acksTotal' | 'acksIgnoredTotal' | 'acksInvalidTotal' | 'rescansTotal' | 'caughtUp'>;
+
 const SEEN_FLUSH_NOW = 10_000;
 const RESCAN_SPACING_MS = 1_000;
 const CLOSE_WAIT_MS = 2_000;
@@ -102,7 +107,8 @@ class Service implements DeviceConfigService {
   private readonly warn: RateLimitedLog;
   private readonly cfg: ControlConfig['deviceConfig'];
   private readonly maxIgnoredKeys: number;
-  private readonly c: DeviceConfigStats;
+  /** Counters this room owns; delivery and status own theirs. */
+  private readonly c: OwnCounters;
 
   private started = false;
   private closed = false;
@@ -112,18 +118,8 @@ class Service implements DeviceConfigService {
   private rescanReader: TopicReader | null = null;
   private producer: ControlProducer | null = null;
 
-  private port: DevicePort | null = null;
-  private portGen = 0;
-  private republishAll = false;
-  private readonly toDeliver = new Set<string>();
-  private delivering: Promise<void> | null = null;
-  private deliverTimer: NodeJS.Timeout | null = null;
-  private readonly deliverBackoff: Backoff;
-
-  private readonly statusDirty = new Set<string>();
-  private sending: Promise<void> | null = null;
-  private statusTimer: NodeJS.Timeout | null = null;
-  private readonly statusBackoff: Backoff;
+  private readonly delivery: DeviceConfigDelivery;
+  private readonly status: DeviceStatusWriter;
 
   private readonly pendingSeen = new Set<string>();
   private seenTimer: NodeJS.Timeout | null = null;
@@ -140,8 +136,8 @@ class Service implements DeviceConfigService {
     this.maxIgnoredKeys = o.maxIgnoredKeys ?? 50_000;
     this.store = createDeviceConfigStore(o.database, { ...(o.maxSeenDevices !== undefined ? { maxSeenDevices: o.maxSeenDevices } : {}), ...(o.now ? { now: o.now } : {}) });
     const retry = { initialMs: o.retryInitialMs ?? 1000, maxMs: o.retryMaxMs ?? 30_000 };
-    this.deliverBackoff = createBackoff(retry);
-    this.statusBackoff = createBackoff(retry);
+    this.status = new DeviceStatusWriter({ store: this.store, topic: o.config.statusTopic, gatewayId: o.gatewayId, warn: this.warn, retry });
+    this.delivery = new DeviceConfigDelivery({ store: this.store, logger: o.logger, warn: this.warn, retry, onDelivered: (id: string) => this.status.mark(id) });
     this.c = {
       recordsTotal: 0,
       invalidTotal: 0,
@@ -149,22 +145,12 @@ class Service implements DeviceConfigService {
       replayedTotal: 0,
       storedTotal: 0,
       clearedTotal: 0,
-      deliveredTotal: 0,
-      deliveryErrorsTotal: 0,
       acksTotal: { applied: 0, rejected: 0 },
       acksIgnoredTotal: 0,
       acksInvalidTotal: 0,
-      statusSentTotal: 0,
-      statusErrorsTotal: 0,
-      statusPending: 0,
       rescansTotal: 0,
       caughtUp: false,
-      attached: false,
-      reader: null,
     };
-    // Work left over from the last run: undelivered configs, status records not yet in Kafka.
-    for (const id of this.store.idsUndelivered()) this.toDeliver.add(id);
-    for (const id of this.store.idsStatusDirty()) this.statusDirty.add(id);
     this.hooks = {
       onDeviceConnected: (deviceId) => this.onDeviceConnected(deviceId),
       onConfigAck: (deviceId, payload) => this.onConfigAck(deviceId, payload),
@@ -190,42 +176,47 @@ class Service implements DeviceConfigService {
     );
     reader.start();
     this.log.info({ event: 'device_config_start', topic: this.cfg.topic, statusTopic: this.cfg.statusTopic }, 'delivering device configuration');
-    this.kickStatus();
+    this.status.start(this.producer);
   }
 
   attach(port: DevicePort): void {
     if (this.closed) return;
-    this.port = port;
-    this.portGen++;
-    this.c.attached = true;
-    // aedes keeps retained messages in memory: a new broker starts empty.
-    this.republishAll = true;
-    this.kickDelivery();
+    this.delivery.attach(port);
   }
 
   stats(): DeviceConfigStats {
-    return { ...this.c, acksTotal: { ...this.c.acksTotal }, statusPending: this.statusDirty.size, reader: this.reader?.state() ?? null };
+    return {
+      ...this.c,
+      acksTotal: { ...this.c.acksTotal },
+      deliveredTotal: this.delivery.deliveredTotal,
+      deliveryErrorsTotal: this.delivery.errorsTotal,
+      statusSentTotal: this.status.sentTotal,
+      statusErrorsTotal: this.status.errorsTotal,
+      statusPending: this.status.pending,
+      attached: this.delivery.attached,
+      reader: this.reader?.state() ?? null,
+    };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.markClosed();
-    for (const t of [this.seenTimer, this.deliverTimer, this.statusTimer, this.rescanTimer]) if (t) clearTimeout(t);
-    this.seenTimer = this.deliverTimer = this.statusTimer = this.rescanTimer = null;
+    for (const t of [this.seenTimer, this.rescanTimer]) if (t) clearTimeout(t);
+    this.seenTimer = this.rescanTimer = null;
     try {
       this.flushSeen();
     } catch (err) {
       this.log.warn({ event: 'device_seen_write_failed', code: 'GW_ERR_CONTROL_STORE', err: describeError(err) }, 'could not record connected devices');
     }
-    this.port = null;
+    const inFlight = [this.delivery.close(), this.status.close(), this.rescanning];
     await Promise.allSettled([this.reader?.close(), this.rescanReader?.close()]);
     // A send in flight while Kafka is down ends with the producer; its row stays dirty in the DB.
     await this.producer?.close().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'device status producer close failed'));
     // Loops notice `closed` at their next step; a publish or send stuck on a dead peer is not
     // waited for longer than this (what it did not finish stays in the database).
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([this.delivering, this.sending, this.rescanning]), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    await Promise.race([Promise.allSettled(inFlight), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
@@ -289,12 +280,8 @@ class Service implements DeviceConfigService {
     }
     this.c.recordsTotal += records.length;
     for (const id of changed) {
-      this.toDeliver.add(id);
-      this.statusDirty.add(id);
-    }
-    if (changed.length > 0) {
-      this.kickDelivery();
-      this.kickStatus();
+      this.delivery.mark(id);
+      this.status.mark(id);
     }
   }
 
@@ -376,88 +363,6 @@ class Service implements DeviceConfigService {
     }
   }
 
-  // --- delivery ------------------------------------------------------------------------------
-
-  private kickDelivery(): void {
-    if (this.closed || this.delivering || this.deliverTimer || this.port === null) return;
-    if (!this.republishAll && this.toDeliver.size === 0) return;
-    this.delivering = this.deliverLoop().finally(() => {
-      this.delivering = null;
-      if (!this.deliverTimer) this.kickDelivery();
-    });
-  }
-
-  private async deliverLoop(): Promise<void> {
-    while (!this.closed && this.port !== null) {
-      const port = this.port;
-      const gen = this.portGen;
-      let ids: string[];
-      let force = false;
-      if (this.republishAll) {
-        this.republishAll = false;
-        force = true;
-        const all = new Set(this.store.idsWithConfig());
-        for (const id of this.toDeliver) all.add(id);
-        this.toDeliver.clear();
-        ids = [...all];
-      } else if (this.toDeliver.size > 0) {
-        ids = [...this.toDeliver];
-        this.toDeliver.clear();
-      } else return;
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
-        if (this.closed) return;
-        if (gen !== this.portGen) {
-          // Rebuilt meanwhile: the new broker gets everything (republishAll is set).
-          return;
-        }
-        try {
-          await this.deliverOne(port, id, force);
-          this.deliverBackoff.reset();
-        } catch (err) {
-          this.c.deliveryErrorsTotal++;
-          for (let j = i; j < ids.length; j++) this.toDeliver.add(ids[j]!);
-          if (force) this.republishAll = true;
-          if (isGatewayError(err, 'GW_ERR_INGEST_SHUTTING_DOWN')) {
-            // This gateway is going away; the next attach() re-publishes everything.
-            if (this.port === port) this.port = null;
-            return;
-          }
-          const delay = this.deliverBackoff.next();
-          this.warn.warn('deliver', { event: 'device_config_delivery_failed', deviceId: id, err: describeError(err), retryInMs: delay }, 'could not publish a device configuration; retrying');
-          this.deliverTimer = setTimeout(() => {
-            this.deliverTimer = null;
-            this.kickDelivery();
-          }, delay);
-          return;
-        }
-      }
-    }
-  }
-
-  /** Publishes the device's retained config (or clears it); `force`: even if that version is out. */
-  private async deliverOne(port: DevicePort, id: string, force: boolean): Promise<void> {
-    const row = this.store.get(id);
-    if (row === undefined) return;
-    const topic = deviceConfigTopic(id);
-    if (row.desiredConfig !== null) {
-      if (!force && row.deliveredVersion === row.desiredVersion) return;
-      await port.publishRetained(topic, retainedPayload(row.desiredVersion, row.desiredConfig));
-      if (this.store.markDelivered(id, row.desiredVersion, row.desiredVersion)) this.delivered(id, row.desiredVersion);
-    } else if (row.deliveredVersion !== null) {
-      // [MQTT-3.3.1-10] an empty retained payload removes the retained message.
-      await port.publishRetained(topic, Buffer.alloc(0));
-      if (this.store.markDelivered(id, null, row.desiredVersion)) this.delivered(id, null);
-    }
-  }
-
-  private delivered(id: string, version: number | null): void {
-    this.c.deliveredTotal++;
-    this.log.debug({ event: 'device_config_delivered', deviceId: id, version }, 'device configuration published (retained)');
-    this.statusDirty.add(id);
-    this.kickStatus();
-  }
-
   // --- acknowledgements (synchronous: before the device's PUBACK) -----------------------------
 
   private onConfigAck(deviceId: string, payload: Buffer): void {
@@ -486,74 +391,7 @@ class Service implements DeviceConfigService {
     } else {
       this.log.debug({ event: 'device_config_applied', deviceId, version: ack.version }, 'device applied its configuration');
     }
-    this.statusDirty.add(deviceId);
-    this.kickStatus();
-  }
-
-  // --- status topic --------------------------------------------------------------------------
-
-  private kickStatus(): void {
-    if (this.closed || !this.started || this.sending || this.statusTimer || this.statusDirty.size === 0) return;
-    this.sending = this.statusLoop().finally(() => {
-      this.sending = null;
-      if (!this.statusTimer) this.kickStatus();
-    });
-  }
-
-  private async statusLoop(): Promise<void> {
-    const producer = this.producer!;
-    while (!this.closed && this.statusDirty.size > 0) {
-      const batch: string[] = [];
-      for (const id of this.statusDirty) {
-        batch.push(id);
-        if (batch.length === STATUS_BATCH) break;
-      }
-      for (const id of batch) this.statusDirty.delete(id);
-      const results = await Promise.allSettled(batch.map((id) => this.sendStatus(producer, id)));
-      let failed: unknown = null;
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') {
-          failed = r.reason;
-          this.c.statusErrorsTotal++;
-          this.statusDirty.add(batch[i]!);
-        }
-      });
-      if (failed !== null) {
-        if (this.closed) return;
-        const delay = this.statusBackoff.next();
-        const code = isGatewayError(failed) ? failed.code : 'GW_ERR_CONTROL_KAFKA';
-        this.warn.warn('status', { event: 'device_status_send_failed', code, err: describeError(failed), pending: this.statusDirty.size, retryInMs: delay }, 'device status not written to Kafka; retrying');
-        this.statusTimer = setTimeout(() => {
-          this.statusTimer = null;
-          this.kickStatus();
-        }, delay);
-        return;
-      }
-      this.statusBackoff.reset();
-    }
-  }
-
-  private async sendStatus(producer: ControlProducer, id: string): Promise<void> {
-    const row = this.store.get(id);
-    if (row === undefined || row.revision <= row.statusRevision) return;
-    await producer.send(this.cfg.statusTopic, id, JSON.stringify(this.statusRecord(row)));
-    this.store.markStatusSent(id, row.revision);
-    this.c.statusSentTotal++;
-  }
-
-  private statusRecord(row: DeviceConfigRow): DeviceStatusRecord {
-    const state = configState(row);
-    const rec: DeviceStatusRecord = {
-      deviceId: row.deviceId,
-      gatewayId: this.o.gatewayId,
-      desiredVersion: row.desiredConfig === null ? null : row.desiredVersion,
-      deliveredVersion: row.deliveredVersion,
-      ackedVersion: row.ackedVersion,
-      state,
-      at: new Date(row.updatedAt).toISOString(),
-    };
-    if (state === 'rejected' && row.ackReason !== null) rec.reason = row.ackReason;
-    return rec;
+    this.status.mark(deviceId);
   }
 }
 
