@@ -15,6 +15,7 @@
  */
 import { compatibilityPartitioner, Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { kafkaClientOptions } from '../lib/kafka-client-options.js';
 import type { Logger } from '../lib/logger.js';
 import type { GatewayError } from '../errors.js';
 import { classifyKafkaError } from './kafka-errors.js';
@@ -35,8 +36,6 @@ export interface KafkaSinkOptions {
 
 type TelemetryProducer = Producer<string, Buffer, string, string>;
 type OutRecord = MessageToProduce<string, Buffer, string, string>;
-
-const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 /** Values are already Avro bytes; keys and header fields are strings. */
 const passBuffer = (data?: Buffer): Buffer | undefined => data;
@@ -105,10 +104,8 @@ export class KafkaSink implements TelemetrySink {
   private createProducer(): TelemetryProducer {
     const o = this.opts;
     return new Producer<string, Buffer, string, string>({
-      clientId: o.clientId,
-      bootstrapBrokers: [...o.brokers],
-      connectTimeout: o.connectionTimeoutMs,
-      requestTimeout: o.requestTimeoutMs,
+      // Brokers, client id, connect/request timeouts, SASL and TLS (shared with the control room).
+      ...kafkaClientOptions(o),
       // The broker's own wait for the in-sync replicas, inside one produce request.
       timeout: o.requestTimeoutMs,
       // Two quick inner retries of retriable errors (a dropped connection, a leader move): they
@@ -124,9 +121,6 @@ export class KafkaSink implements TelemetrySink {
       autocreateTopics: o.allowAutoTopicCreation,
       partitioner: this.keys.partition,
       serializers: { key: this.keys.serialize, value: passBuffer, headerKey: stringSerializer, headerValue: stringSerializer },
-      ...(o.sasl ? { sasl: { mechanism: SASL_MECHANISMS[o.sasl.mechanism], username: o.sasl.username, password: o.sasl.password } } : {}),
-      // A copy: the client spreads it per connection, and the frozen config must stay untouched.
-      ...(o.tls ? { tls: { ...o.tls } } : {}),
     });
   }
 
