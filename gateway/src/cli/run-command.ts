@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { logRedactPaths, redactConfig } from '../config/secrets.js';
 import { createGateway } from '../gateway.js';
+import { openDeviceConfig } from '../control/device-config-runner.js';
 import { gatewayError } from '../errors.js';
 import { createLogger } from '../lib/logger.js';
 import { sqliteNativeBinding } from '../lib/native-sqlite.js';
@@ -35,7 +36,9 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level, { redact: logRedactPaths() });
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
-  const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding() });
+  // Device configuration outlives gateway rebuilds; built first, the gateway takes its hooks.
+  const deviceConfig = config.control.deviceConfig.enabled ? openDeviceConfig(config, logger, sqliteNativeBinding()) : null;
+  const gateway = createGateway(config, { logger, sqliteNativeBinding: sqliteNativeBinding(), ...(deviceConfig ? { deviceControl: deviceConfig.service.hooks } : {}) });
   // Crash breaker: note the buffer rows in flight before dying, so a row that keeps crashing the
   // process is dead-lettered at a later start instead of crash-looping it (forward.crashLimit).
   // Unhandled rejections arrive here too (Node's default --unhandled-rejections=throw).
@@ -46,6 +49,8 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   });
   logger.info({ event: 'starting', gatewayId: config.gatewayId, config: configPath ?? '(embedded defaults)', node: process.version, execArgv: process.execArgv }, 'edge-gateway starting');
   await gateway.start();
+  deviceConfig?.service.attach(gateway.devicePort);
+  deviceConfig?.service.start();
 
   return new Promise<number>((resolve) => {
     let signals = 0;
@@ -57,7 +62,8 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
         process.exit(130);
       }
       logger.info({ event: 'signal', signal }, 'graceful shutdown requested');
-      gateway.close({ forwardGraceMs: graceMs }).then(
+      // The gateway first (no more acks come in), then device configuration.
+      gateway.close({ forwardGraceMs: graceMs }).then(() => deviceConfig?.close()).then(
         () => {
           logger.flush();
           resolve(0);
