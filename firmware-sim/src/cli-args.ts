@@ -29,6 +29,9 @@ Simulated device fleet publishing telemetry over MQTT.
   --drain-timeout D       max wait for outstanding acks after publishing ends (default 30s)
   --username U, --password P
   --seed N                PRNG seed (default 1)
+  --accept-config         subscribe to devices/{id}/config, apply publishIntervalMs and fields,
+                          answer on devices/{id}/config/ack (the default)
+  --no-accept-config      do not subscribe to the config topic
   --summary-json FILE     also write the JSON summary to FILE
   -h, --help              show this help
 
@@ -74,6 +77,8 @@ export function parseCliArgs(argv: string[]): CliConfig {
       username: { type: 'string' },
       password: { type: 'string' },
       seed: { type: 'string' },
+      'accept-config': { type: 'boolean' },
+      'no-accept-config': { type: 'boolean' },
       'summary-json': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -99,6 +104,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
   set('username', values.username);
   set('password', values.password);
   set('seed', int('seed', values.seed, 0));
+  if (values['accept-config'] === true && values['no-accept-config'] === true) throw new Error('--accept-config and --no-accept-config exclude each other');
+  if (values['no-accept-config'] === true) sim.acceptConfig = false;
+  else if (values['accept-config'] === true) sim.acceptConfig = true;
   const cfg: CliConfig = { sim, help: values.help };
   if (values['summary-json'] !== undefined) cfg.summaryJson = values['summary-json'];
   return cfg;

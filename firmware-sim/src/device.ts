@@ -5,7 +5,8 @@ import type { LatencyHistogram } from './latency-histogram.js';
 import { makeMalformedTelemetry } from './malformed-telemetry.js';
 import { OfflineQueue } from './offline-queue.js';
 import type { Rng } from './rng.js';
-import { makeTelemetry } from './telemetry.js';
+import { makeTelemetry, type TelemetryOptions } from './telemetry.js';
+import { DeviceConfigState, extraFieldsJson, type ConfigAckPayload, type SimDeviceConfig } from './device-config.js';
 
 export interface DeviceOptions {
   deviceId: string;
@@ -36,6 +37,11 @@ export interface DeviceOptions {
   rng: Rng;
   /** Called once when the device has nothing left to do (all acked, or drain timed out). */
   onFinished?: (device: Device) => void;
+  /**
+   * Subscribe to devices/{id}/config (QoS 1), apply publishIntervalMs / fields and answer on
+   * devices/{id}/config/ack (see device-config.ts).
+   */
+  acceptConfig?: boolean;
 }
 
 /** JSON-serialisable end-of-run report for one device. */
@@ -55,6 +61,10 @@ export interface DeviceReport {
   /** Generated messages still queued (never sent) when the run ended. */
   unsent: number;
   reconnects: number;
+  /** Configuration version applied (null: start-up settings), times a config was applied, answers sent. */
+  configVersion: number | null;
+  configApplied: number;
+  configAcks: number;
 }
 
 const MAX_FAILED_SEQS = 10_000;
@@ -104,6 +114,16 @@ export class Device {
   private readonly droppedRanges: [number, number][] = [];
   private readonly failedSeqs: number[] = [];
   private readonly malformed: number[] = [];
+  /** Messages per second now (0 = as fast as the window allows); a config can change it. */
+  private rate: number;
+  /** Rate credit is counted from here: time and the nextSeq of that moment. */
+  private rateBaseAt = 0;
+  private rateBaseSeq = 1;
+  private telemetryOpts: TelemetryOptions | undefined;
+  private readonly config = new DeviceConfigState();
+  private readonly configTopic: string;
+  private configApplied = 0;
+  private configAcks = 0;
   private readonly pumpBound = (): void => {
     this.pumpScheduled = false;
     this.pump();
@@ -116,6 +136,9 @@ export class Device {
     this.window = new InflightWindow(opts.inflightWindow);
     this.queue = new OfflineQueue(opts.offlineQueueMax);
     this.initialUptimeSecs = Math.floor(opts.rng() * 7 * 86_400);
+    this.rate = opts.ratePerDevice;
+    this.telemetryOpts = opts.payloadBytes !== undefined ? { payloadBytes: opts.payloadBytes } : undefined;
+    this.configTopic = `devices/${opts.deviceId}/config`;
   }
 
   get inflight(): number {
@@ -137,19 +160,26 @@ export class Device {
     this.started = true;
     this.generating = true;
     this.startedAt = performance.now();
+    this.rateBaseAt = this.startedAt;
     if (this.o.messagesPerDevice !== undefined && this.o.messagesPerDevice <= 0) {
       this.endGeneration();
       this.checkFinished();
       return;
     }
-    if (this.o.ratePerDevice > 0) {
+    this.startRateTimer();
+    this.connect();
+  }
+
+  private startRateTimer(): void {
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    this.rateTimer = undefined;
+    if (this.rate > 0) {
       // Coarse ticks (100 ms..1 s) batch writes and timer work; generation is credit-based, so the
       // average rate is exact regardless of tick length.
-      const tickMs = Math.min(1000, Math.max(100, 1000 / this.o.ratePerDevice));
+      const tickMs = Math.min(1000, Math.max(100, 1000 / this.rate));
       this.rateTimer = setInterval(() => this.tick(), tickMs);
       this.tick();
     }
-    this.connect();
   }
 
   /** Stop producing new messages; finish once everything outstanding is acked or the drain times out. */
@@ -207,6 +237,9 @@ export class Device {
       unackedSeqs: unacked,
       unsent: this.queue.length,
       reconnects: this.reconnects,
+      configVersion: this.config.appliedVersion,
+      configApplied: this.configApplied,
+      configAcks: this.configAcks,
     };
   }
 
@@ -237,6 +270,7 @@ export class Device {
     const client = connect(this.o.url, opts);
     this.client = client;
     client.on('connect', () => this.onConnect(gen));
+    if (this.o.acceptConfig === true) client.on('message', (topic, payload) => this.onMessage(gen, topic, payload));
     client.on('close', () => this.onClose(gen));
     client.on('error', () => {
       if (gen === this.gen) this.errors++;
@@ -251,6 +285,8 @@ export class Device {
     this.reconnectAttempt = 0;
     if (this.everConnected) this.reconnects++;
     this.everConnected = true;
+    // Clean session: subscribe at every connect; the retained config (if any) arrives after SUBACK.
+    if (this.o.acceptConfig === true) this.client!.subscribe(this.configTopic, { qos: 1 }, noop);
     this.resendInflight();
     this.pump();
   }
@@ -280,13 +316,48 @@ export class Device {
     }
   }
 
+  // --- configuration ---------------------------------------------------------------------------
+
+  private onMessage(gen: number, topic: string, payload: Buffer): void {
+    if (gen !== this.gen || topic !== this.configTopic || this.finished) return;
+    const d = this.config.decide(payload);
+    if (d.kind === 'ignore') return;
+    if (d.kind === 'apply') this.applyConfig(d.config);
+    this.sendConfigAck(d.ack);
+  }
+
+  private applyConfig(c: SimDeviceConfig): void {
+    this.configApplied++;
+    const extra = extraFieldsJson(c.fields);
+    const opts: TelemetryOptions = {};
+    if (this.o.payloadBytes !== undefined) opts.payloadBytes = this.o.payloadBytes;
+    if (extra !== '') opts.extraFields = extra;
+    this.telemetryOpts = Object.keys(opts).length > 0 ? opts : undefined;
+    const rate = c.publishIntervalMs !== undefined ? 1000 / c.publishIntervalMs : this.o.ratePerDevice;
+    if (rate !== this.rate && this.generating) {
+      // Rebase the credit so the new period starts now (no burst to "catch up").
+      this.rate = rate;
+      this.rateBaseAt = performance.now();
+      this.rateBaseSeq = this.nextSeq - 1;
+      this.startRateTimer();
+      this.pump();
+    } else this.rate = rate;
+  }
+
+  private sendConfigAck(ack: ConfigAckPayload): void {
+    const c = this.client;
+    if (c === null || !this.connected) return;
+    this.configAcks++;
+    c.publish(`${this.configTopic}/ack`, JSON.stringify(ack), { qos: 1 }, noop);
+  }
+
   // --- message flow ------------------------------------------------------------------------
 
   /** Rate mode: generate whatever is due; send it if the window has room, else queue it. */
   private tick(): void {
     if (!this.generating) return;
-    const elapsed = performance.now() - this.startedAt;
-    let due = Math.floor((elapsed * this.o.ratePerDevice) / 1000) + 1 - (this.nextSeq - 1);
+    const elapsed = performance.now() - this.rateBaseAt;
+    let due = Math.floor((elapsed * this.rate) / 1000) + 1 - (this.nextSeq - this.rateBaseSeq);
     while (due-- > 0 && this.generating) {
       const seq = this.nextSeq;
       const payload = this.generate();
@@ -308,7 +379,7 @@ export class Device {
       payload = makeMalformedTelemetry(this.id, seq, seq / k);
     } else {
       const uptime = this.initialUptimeSecs + (performance.now() - this.startedAt) / 1000;
-      payload = makeTelemetry(this.id, seq, uptime, this.o.rng, this.o.payloadBytes !== undefined ? { payloadBytes: this.o.payloadBytes } : undefined);
+      payload = makeTelemetry(this.id, seq, uptime, this.o.rng, this.telemetryOpts);
     }
     const n = this.o.messagesPerDevice;
     if (n !== undefined && seq >= n) this.endGeneration(); // caller sends it, then checks for completion
@@ -327,7 +398,7 @@ export class Device {
   private pump(): void {
     if (!this.connected || this.pumping || this.finished) return;
     this.pumping = true;
-    const rateMode = this.o.ratePerDevice > 0;
+    const rateMode = this.rate > 0;
     let budget = this.o.inflightWindow; // yield to the event loop now and then (QoS 0 "acks" synchronously)
     while (this.window.hasRoom && this.connected) {
       let seq: number;

@@ -94,6 +94,7 @@ export async function runSimulation(opts: SimOptions, hooks: SimHooks = {}): Pro
         ...(opts.username !== undefined ? { username: opts.username } : {}),
         ...(opts.password !== undefined ? { password: opts.password } : {}),
         histogram,
+        acceptConfig: opts.acceptConfig ?? true,
         rng: createRng((seed * 0x9e3779b1) ^ hashString(deviceId)),
         onFinished,
       }),

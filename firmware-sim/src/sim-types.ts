@@ -41,6 +41,11 @@ export interface SimOptions {
   progressIntervalMs?: number;
   /** PRNG seed for payload noise and jitter; default 1. */
   seed?: number;
+  /**
+   * Each device subscribes to devices/{id}/config and applies what it understands
+   * (publishIntervalMs, fields), answering on devices/{id}/config/ack; default true.
+   */
+  acceptConfig?: boolean;
 }
 
 export interface SimProgress {

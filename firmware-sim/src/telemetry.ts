@@ -7,6 +7,8 @@ export interface TelemetryOptions {
   payloadBytes?: number;
   /** Override the timestamp (epoch ms); defaults to Date.now(). */
   ts?: number;
+  /** Extra fields as JSON text to append inside the object (`,"fw":"2"`), from the device's config. */
+  extraFields?: string;
 }
 
 const TWO_PI = Math.PI * 2;
@@ -54,7 +56,8 @@ export function makeTelemetry(
 
   const body =
     `{"deviceId":${JSON.stringify(deviceId)},"seq":${seq},"ts":${ts},"temperature":${temperature},` +
-    `"humidity":${humidity},"battery":${battery},"firmwareVersion":"${FIRMWARE_VERSION}","uptimeSecs":${Math.floor(uptimeSecs)}`;
+    `"humidity":${humidity},"battery":${battery},"firmwareVersion":"${FIRMWARE_VERSION}","uptimeSecs":${Math.floor(uptimeSecs)}` +
+    (opts?.extraFields ?? '');
 
   const target = opts?.payloadBytes;
   if (target !== undefined && target > 0) {

@@ -53,6 +53,7 @@ export const ErrorCatalog = {
   GW_ERR_CONTROL_SIGN: { canRetry: false, message: 'configuration document cannot be signed' },
   GW_ERR_CONTROL_KEY_FILE: { canRetry: false, message: 'key file cannot be read or written' },
   GW_ERR_DEVICE_CONFIG_INVALID: { canRetry: false, message: 'device configuration record is not valid' },
+  GW_ERR_DEVICE_CONFIG_ACK_INVALID: { canRetry: false, message: 'device configuration acknowledgement is not valid' },
   GW_ERR_AUDIT_FAILED: { canRetry: false, message: 'audit found missing records' },
   GW_ERR_CLI_USAGE: { canRetry: false, message: 'invalid command line' },
 } as const;

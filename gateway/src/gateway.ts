@@ -31,6 +31,7 @@ import type { Logger } from './lib/logger.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
 import type { TelemetrySink } from './forward/sink.js';
+import { DEVICE_CONFIG_TOPIC, type DeviceControlHooks, type DevicePort } from './control/device-port.js';
 
 export interface GatewayStatus {
   gatewayId: string;
@@ -63,6 +64,8 @@ export interface Gateway {
    * flight in the crash guard. Returns the guard written, null when no row was in flight; never throws.
    */
   recordCrash(err: unknown): { guard: CrashGuard | null; error?: string };
+  /** Publishes on the devices' downstream topics (device configuration). */
+  readonly devicePort: DevicePort;
 }
 
 export interface GatewayHealth {
@@ -83,6 +86,8 @@ export interface GatewayDeps {
   /** Device credentials (username = device id); without one, only anonymous and certificate logins. */
   credentials?: CredentialVerifier;
   loginThrottle?: LoginThrottle;
+  /** Device configuration (control room): config acks and connected devices go here. */
+  deviceControl?: DeviceControlHooks;
 }
 
 /** Failed logins slow down later attempts from the same source (IPv6 by /64). */
@@ -148,7 +153,14 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   });
   const expiry = createExpiryTimer(buffer, config.buffer.maxAgeSecs, log, () => flow.update(buffer.stats().bytes, false));
   let routeTable = new TopicRouteTable(config.mqtt.routes.map((r) => r.topic));
-  const limits = createIngestLimits({ limits: config.mqtt.limits, maxPayloadBytes: config.mqtt.maxPayloadBytes, isRoutedTopic: (t) => routeTable.resolve(t) !== null, logger: log });
+  const deviceControl = deps.deviceControl;
+  const limits = createIngestLimits({
+    limits: config.mqtt.limits,
+    maxPayloadBytes: config.mqtt.maxPayloadBytes,
+    isRoutedTopic: (t) => routeTable.resolve(t) !== null,
+    exemptRetained: deviceControl ? (t) => DEVICE_CONFIG_TOPIC.match(t) !== null : undefined,
+    logger: log,
+  });
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -156,6 +168,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     committer,
     warnLog: limits.warnLog,
     logFieldMaxChars: limits.logFieldMaxChars,
+    deviceControl,
   });
   const listeners = effectiveListeners(config.mqtt);
   let listener: MqttListener | null = null;
@@ -180,6 +193,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     authorizePublish: gate.authorizePublish,
     limits,
     logger: log,
+    onDeviceConnected: deviceControl ? (id) => deviceControl.onDeviceConnected(id) : undefined,
   });
   const mqtt: MqttListener = listener;
   pump = createForwardPump({
@@ -284,6 +298,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       }
       return results;
     },
+    devicePort: { publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload) },
     recordCrash(err) {
       try {
         const code = isGatewayError(err) ? err.code : err instanceof Error ? err.name : typeof err;

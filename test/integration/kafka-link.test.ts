@@ -1,12 +1,15 @@
 /**
  * The control room's Kafka link on a real broker. Proves: a reader given a key reads exactly the
  * partition Java's partitioner maps that key to (records our producer and kcat wrote there, in
- * offset order, nothing from other partitions), resolves caughtUp, then receives new records
- * live; a reader without a key reads every partition; a reader started before its topic exists
- * reads it once it is created; a dead broker shows as connected=false with lastError, and
- * close() returns; a send to a dead broker rejects with GW_ERR_CONTROL_KAFKA, and a full queue
- * refuses at once; a position removed by retention restarts at the earliest offset; a partition
- * count change moves a key's reader to its new partition; no consumer group is ever created.
+ * offset order, nothing from other partitions), resolves caughtUp (at once on an empty
+ * partition), then receives new records live; close() ends a long poll; a reader without a key
+ * reads every partition; a reader started before its topic exists reads it once it is created
+ * (and a send to it before then fails alone); a dead broker shows as connected=false with
+ * lastError, and close() returns; a send to a dead broker rejects with GW_ERR_CONTROL_KAFKA, and
+ * a full queue refuses at once; a position removed by retention restarts at the earliest offset;
+ * a partition count change moves a keyed reader to its new partition; Kafka going away while
+ * reading is reported and survived, and reading resumes where it stopped; no consumer group is
+ * ever created.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,13 +142,37 @@ test('a reader started before its topic exists waits, then reads it once it is c
   assert.match(missing.message, /topic does not exist/);
   assert.equal(reader.state().connected, false);
 
+  // A send to the missing topic fails alone: records for another topic queued with it go through.
+  const producer = link.producer();
+  const { topic: other } = uniqueTopics('link-late-other');
+  await createCompactedTopic(kafka.brokers, other, 1);
+  const [toMissing, toOther] = await Promise.allSettled([producer.send(topic, 'gw-late', 'early'), producer.send(other, 'gw-late', 'fine')]);
+  assert.ok(toMissing.status === 'rejected' && isGatewayError(toMissing.reason, 'GW_ERR_CONTROL_KAFKA') && /topic does not exist/.test(toMissing.reason.message));
+  assert.equal(toOther.status, 'fulfilled');
+
   await createCompactedTopic(kafka.brokers, topic, 3);
-  await link.producer().send(topic, 'gw-late', 'hello');
+  await producer.send(topic, 'gw-late', 'hello');
   await reader.caughtUp;
   await waitFor('the record', () => got.length === 1, 15_000);
   assert.equal(got[0]!.value?.toString(), 'hello');
   assert.equal(got[0]!.partition, partitionForKey('gw-late', 3));
   assert.equal(reader.state().connected, true);
+});
+
+test('caughtUp resolves on an empty partition; close() ends a long poll', async (t) => {
+  const kafka = await sharedKafka();
+  const { topic } = uniqueTopics('link-empty');
+  await createCompactedTopic(kafka.brokers, topic, 2);
+  const link = newLink(t, kafkaConfig(kafka.brokers));
+  const reader = link.reader({ topic, key: 'gw-empty', maxWaitMs: 30_000, onRecords: () => assert.fail('the topic is empty') });
+  reader.start();
+  await reader.caughtUp;
+  assert.deepEqual(reader.state().positions, { [partitionForKey('gw-empty', 2)]: '0' });
+  await new Promise((r) => setTimeout(r, 300)); // now inside a 30 s long poll
+  const started = Date.now();
+  await reader.close();
+  t.diagnostic(`closed during a long poll in ${Date.now() - started} ms`);
+  assert.equal(reader.state().connected, false);
 });
 
 test('a dead broker: the reader reports it and closes; a send rejects with GW_ERR_CONTROL_KAFKA', async (t) => {

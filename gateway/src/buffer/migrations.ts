@@ -56,6 +56,10 @@ const MIGRATIONS: readonly string[] = [
   // v3: the control room. Every signed configuration document this gateway verified (rejected
   // ones too, so a version is never retried), its outcome, and which one is last-good; and per
   // device, the desired configuration (from Kafka) with the versions delivered and acknowledged.
+  // device_config: desired_config NULL = cleared by a tombstone (desired_version keeps the last
+  // version, so versions only rise); source_partition/offset = the record that set it (a replayed
+  // tombstone is recognised by its offset); revision counts changes, status_revision is the last
+  // one written to the status topic (revision > status_revision: status still to send).
   `CREATE TABLE config_documents (
      version     INTEGER PRIMARY KEY,
      hash        TEXT    NOT NULL,
@@ -70,18 +74,23 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE device_config (
      device_id         TEXT    PRIMARY KEY,
      desired_version   INTEGER NOT NULL,
-     desired_config    TEXT    NOT NULL,
+     desired_config    TEXT,
      delivered_version INTEGER,
      acked_version     INTEGER,
      ack_state         TEXT,
      ack_reason        TEXT,
+     source_partition  INTEGER NOT NULL,
+     source_offset     INTEGER NOT NULL,
+     revision          INTEGER NOT NULL DEFAULT 1,
+     status_revision   INTEGER NOT NULL DEFAULT 0,
      updated_at        INTEGER NOT NULL
    );
    CREATE TABLE devices_seen (
      device_id     TEXT    PRIMARY KEY,
      first_seen_at INTEGER NOT NULL,
      last_seen_at  INTEGER NOT NULL
-   );`,
+   );
+   CREATE INDEX devices_seen_by_last_seen ON devices_seen (last_seen_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

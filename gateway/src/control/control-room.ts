@@ -10,6 +10,9 @@ import type { GatewayConfig } from '../config/schema.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../gateway.js';
 import type { Logger } from '../lib/logger.js';
 import { createConfigStore } from './config-store.js';
+import { createDeviceConfigService, type DeviceConfigService } from './device-config-service.js';
+import type { DeviceControlHooks } from './device-port.js';
+import { gatewayError } from '../errors.js';
 import type { KafkaLink } from './kafka-link.js';
 import { createKafkaLink } from './kafka-link-impl.js';
 import { createRemoteConfigClient, type RemoteConfigClient } from './remote-config.js';
@@ -40,6 +43,7 @@ interface ControlLink {
   link: KafkaLink;
   remote: RemoteConfigClient | null;
   status: StatusPublisher;
+  devices: DeviceConfigService | null;
 }
 
 /** Sections whose change restarts the control room's own Kafka link. */
@@ -51,14 +55,24 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
   // The control records live in the bootstrap buffer file; FULL: an applied document must survive a power cut.
   const db = openBufferDatabase({ path: o.fileConfig.buffer.path, synchronous: 'FULL', nativeBinding: o.gatewayDeps.sqliteNativeBinding });
   const store = createConfigStore(db);
+  let control: ControlLink | null = null;
+  // Every pipeline gets these hooks; they reach the device config service while it runs (it
+  // outlives rebuilds and can be switched on by a push).
+  const deviceControl: DeviceControlHooks = {
+    onDeviceConnected: (id) => control?.devices?.hooks.onDeviceConnected(id),
+    onConfigAck: (id, payload) => {
+      const devices = control?.devices;
+      if (!devices) throw gatewayError('GW_ERR_INGEST_TOPIC_UNROUTED', 'device configuration is off on this gateway');
+      devices.hooks.onConfigAck(id, payload);
+    },
+  };
   const supervisor = createSupervisor({
     fileConfig: o.fileConfig,
     store,
     logger: log,
-    buildGateway: (config) => createGateway(config, { ...o.gatewayDeps, logger: log }),
+    buildGateway: (config) => createGateway(config, { ...o.gatewayDeps, deviceControl, logger: log }),
   });
   const stats = createStatsLog(() => supervisor.gateway()?.status() ?? null, log);
-  let control: ControlLink | null = null;
   let controlKey = '';
   let closed = false;
 
@@ -71,9 +85,13 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     const remote = c.remoteConfig.enabled
       ? createRemoteConfigClient({ link, supervisor, store, gatewayId, topic: c.remoteConfig.topic, pollIntervalMs: c.remoteConfig.pollIntervalMs, logger: log, onRefused: (r) => status.publish(r) })
       : null;
-    control = { link, remote, status };
+    const devices = c.deviceConfig.enabled ? createDeviceConfigService({ database: db, link, config: c.deviceConfig, gatewayId, logger: log, pollMaxWaitMs: c.remoteConfig.pollIntervalMs }) : null;
+    control = { link, remote, status, devices };
     status.start();
     remote?.start();
+    const gw = supervisor.gateway();
+    if (devices && gw) devices.attach(gw.devicePort);
+    devices?.start();
     log.info({ event: 'control_started', remoteConfig: c.remoteConfig.enabled ? c.remoteConfig.topic : false, status: c.status.topic, deviceConfig: c.deviceConfig.enabled ? c.deviceConfig.topic : false }, 'control room connected to Kafka');
   }
 
@@ -83,11 +101,15 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     if (c === null) return;
     await c.status.close();
     await c.remote?.close();
+    await c.devices?.close();
     await c.link.close();
   }
 
   supervisor.on((e) => {
-    if (e.type === 'built') log.level = e.gateway.config.log.level;
+    if (e.type === 'built') {
+      log.level = e.gateway.config.log.level;
+      control?.devices?.attach(e.gateway.devicePort);
+    }
     if (e.type === 'confirmed') {
       stats.setInterval(e.inEffect.config.log.statsIntervalSecs);
       if (linkKey(e.inEffect.config) !== controlKey) {

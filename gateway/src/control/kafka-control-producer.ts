@@ -83,18 +83,21 @@ export class KafkaControlProducer implements ControlProducer {
     this.o.onClosed?.();
   }
 
-  /** One batch in flight at a time: everything queued goes in one request. */
+  /**
+   * One batch in flight at a time: everything queued for the topic at the head of the queue
+   * goes in one request (per topic, so a missing topic fails only its own records).
+   */
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0 && !this.closed) {
-        const batch = this.queue.splice(0);
+        const batch = this.takeBatch();
         this.inFlight = batch.length;
         try {
           await this.sendBatch(batch);
           for (const p of batch) p.resolve();
         } catch (err) {
-          const e = controlKafkaError(`send to ${[...new Set(batch.map((p) => p.topic))].join(', ')}`, err);
+          const e = controlKafkaError(`send to ${batch[0]!.topic}`, err);
           this.o.logger.debug({ event: 'control_send_failed', code: e.code, reason: e.message, records: batch.length }, 'control record send failed; producer will be recreated');
           for (const p of batch) p.reject(e);
           await this.dropProducer();
@@ -108,22 +111,32 @@ export class KafkaControlProducer implements ControlProducer {
     }
   }
 
+  /** The queued records of the head's topic, in queue order; the others stay queued. */
+  private takeBatch(): PendingSend[] {
+    const topic = this.queue[0]!.topic;
+    const batch: PendingSend[] = [];
+    let kept = 0;
+    for (const p of this.queue) {
+      if (p.topic === topic) batch.push(p);
+      else this.queue[kept++] = p;
+    }
+    this.queue.length = kept;
+    return batch;
+  }
+
   private async sendBatch(batch: PendingSend[]): Promise<void> {
     const producer = (this.producer ??= this.newProducer());
+    const topic = batch[0]!.topic;
     const limitMs = this.o.connectionTimeoutMs + this.o.requestTimeoutMs;
     const work = (async () => {
-      const topics = [...new Set(batch.map((p) => p.topic))];
-      const md = await producer.metadata({ topics });
-      const messages = batch.map((p) => {
-        const count = md.topics.get(p.topic)?.partitionsCount;
-        if (count === undefined) throw gatewayError('GW_ERR_CONTROL_KAFKA', `send to ${p.topic}: topic does not exist`);
-        return { topic: p.topic, key: Buffer.from(p.key, 'utf8'), value: p.value, partition: partitionForKey(p.key, count) };
-      });
-      await producer.send({ messages });
+      // Cached by the client for metadataMaxAgeMs; a partition count change is seen within that.
+      const count = (await producer.metadata({ topics: [topic] })).topics.get(topic)?.partitionsCount;
+      if (count === undefined) throw gatewayError('GW_ERR_CONTROL_KAFKA', `send to ${topic}: topic does not exist`);
+      await producer.send({ messages: batch.map((p) => ({ topic, key: Buffer.from(p.key, 'utf8'), value: p.value, partition: partitionForKey(p.key, count) })) });
     })();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(gatewayError('GW_ERR_CONTROL_KAFKA', `send to ${batch[0]!.topic}: no answer within ${limitMs} ms`)), limitMs);
+      timer = setTimeout(() => reject(gatewayError('GW_ERR_CONTROL_KAFKA', `send to ${topic}: no answer within ${limitMs} ms`)), limitMs);
     });
     // The work may settle after the deadline (dropProducer() then fails it): never unhandled.
     work.catch(() => undefined);

@@ -103,7 +103,7 @@ export class KafkaTopicReader implements TopicReader {
   state(): TopicReaderState {
     const positions: Record<number, string> = {};
     for (const [p, offset] of this.positions) positions[p] = offset.toString();
-    return { connected: this.health.connected, positions, lastError: this.health.lastError };
+    return { connected: this.health.connected && !this.closed, positions, lastError: this.health.lastError };
   }
 
   close(): Promise<void> {
@@ -144,6 +144,7 @@ export class KafkaTopicReader implements TopicReader {
       try {
         const consumer = (this.consumer ??= this.newConsumer());
         await this.step(consumer);
+        if (this.closed) break;
         if (this.health.roundSucceeded()) this.o.logger.info({ event: 'control_kafka_up', topic: this.o.topic }, 'control topic readable again');
       } catch (err) {
         if (this.closed) break;
@@ -188,7 +189,8 @@ export class KafkaTopicReader implements TopicReader {
       );
     }
     for (const p of [...this.positions.keys()]) if (!leaders.has(p)) this.positions.delete(p);
-    for (const p of [...(this.targets?.keys() ?? [])]) if (!leaders.has(p)) this.targets!.delete(p);
+    // Not caught up yet and the partitions moved: the targets are taken again for the new ones.
+    if (!this.isCaughtUp && [...(this.targets?.keys() ?? [])].some((p) => !leaders.has(p))) this.targets = null;
     this.layout = { topicId: t.id, partitionCount: count, leaders, at: Date.now() };
     this.layoutStale = false;
   }
@@ -223,19 +225,22 @@ export class KafkaTopicReader implements TopicReader {
       else byLeader.set(leader, [p]);
     }
     const answers = await Promise.all([...byLeader].map(([node, parts]) => this.fetchFrom(consumer, layout, node, parts)));
-    const failures: string[] = [];
-    let cause: unknown;
+    const refused: string[] = [];
+    let transportError: unknown;
+    let throttleMs = 0;
     for (const a of answers) {
       if (this.closed) return;
-      if (a.response) failures.push(...(await this.handOver(a.response, layout, a.requested)));
-      if (a.error !== undefined && !(a.error instanceof ResponseError && a.response)) {
-        cause ??= a.error;
-        failures.push(controlKafkaError(`fetch ${this.o.topic}`, a.error).message);
+      if (a.response) {
+        refused.push(...(await this.handOver(a.response, layout, a.requested)));
+        throttleMs = Math.max(throttleMs, a.response.throttleTimeMs);
+      } else {
+        transportError ??= a.error;
       }
     }
-    if (failures.length > 0) {
-      throw gatewayError('GW_ERR_CONTROL_KAFKA', failures.join('; '), cause === undefined ? undefined : { cause });
-    }
+    if (transportError !== undefined) throw controlKafkaError(`fetch ${this.o.topic}`, transportError);
+    if (refused.length > 0) throw gatewayError('GW_ERR_CONTROL_KAFKA', `fetch ${this.o.topic}: ${refused.join('; ')}`);
+    // A quota-throttled client must wait before its next request (KIP-219).
+    if (throttleMs > 0) await sleep(throttleMs, this.stop.signal);
   }
 
   private async fetchFrom(consumer: Consumer, layout: Layout, node: number, parts: number[]): Promise<FetchAnswer> {
@@ -264,17 +269,22 @@ export class KafkaTopicReader implements TopicReader {
     }
   }
 
-  /** Hands over one fetch answer; returns the partition errors that need a metadata refresh. */
+  /** Hands over one fetch answer; returns the errors it holds that need a metadata refresh. */
   private async handOver(response: FetchResponse, layout: Layout, requested: Map<number, bigint>): Promise<string[]> {
     const { topic } = this.o;
-    const failures: string[] = [];
+    const refused: string[] = [];
+    if (response.errorCode !== 0) {
+      refused.push(protocolErrorsCodesById[response.errorCode] ?? `error ${response.errorCode}`);
+      this.layoutStale = true;
+    }
     const records: ControlRecord[] = [];
     const advances: Array<[number, bigint]> = [];
     const parts = response.responses.filter((t) => t.topicId === layout.topicId).flatMap((t) => t.partitions);
-    // No batch at all in the answer: no partition in it has anything readable below its last
-    // stable offset (the broker returns at least one batch when one exists). That happens when
-    // compaction removed the tail of a partition (an expired tombstone); step over the hole.
-    const emptyAnswer = parts.every((p) => !p.records || p.records.length === 0);
+    // No batch at all in an answer that was neither throttled nor redirected to another replica:
+    // no partition in it has anything readable below its last stable offset (the broker returns
+    // at least one batch when one exists). That happens when compaction removed the tail of a
+    // partition (an expired tombstone); the position steps over the hole.
+    const emptyAnswer = response.errorCode === 0 && response.throttleTimeMs === 0 && parts.every((p) => (!p.records || p.records.length === 0) && p.preferredReadReplica < 0);
     for (const part of parts) {
       const p = part.partitionIndex;
       const from = requested.get(p);
@@ -285,14 +295,18 @@ export class KafkaTopicReader implements TopicReader {
         continue;
       }
       if (part.errorCode !== 0) {
-        failures.push(`partition ${p}: ${protocolErrorsCodesById[part.errorCode] ?? `error ${part.errorCode}`}`);
+        refused.push(`partition ${p}: ${protocolErrorsCodesById[part.errorCode] ?? `error ${part.errorCode}`}`);
         this.layoutStale = true;
         continue;
       }
       const decoded = decodeFetchedPartition(topic, p, from, part.records, part.abortedTransactions);
       for (const r of decoded.records) records.push(r);
       const stable = part.lastStableOffset >= 0n ? part.lastStableOffset : part.highWatermark;
-      const next = decoded.nextOffset ?? (emptyAnswer && stable > from ? stable : null);
+      let next = decoded.nextOffset;
+      if (next === null && emptyAnswer && stable > from) {
+        this.o.logger.debug({ event: 'control_offsets_skipped', topic, partition: p, from: from.toString(), to: stable.toString() }, 'nothing readable below the last stable offset; stepping over');
+        next = stable;
+      }
       if (next !== null) advances.push([p, next]);
     }
     if (records.length > 0) {
@@ -305,7 +319,7 @@ export class KafkaTopicReader implements TopicReader {
     }
     for (const [p, next] of advances) if (this.positions.get(p) === requested.get(p)) this.positions.set(p, next);
     this.checkCaughtUp();
-    return failures;
+    return refused;
   }
 
   private checkCaughtUp(): void {

@@ -6,7 +6,9 @@
  * bounds what goes in, tracking counts itself:
  * - retained: never stored for telemetry-route topics (the record already went to Kafka; a
  *   retained copy would be a second, unbounded store of device data), and capped in count and
- *   payload bytes for other topics (a message over the cap is not retained, counted);
+ *   payload bytes for other topics (a message over the cap is not retained, counted); topics
+ *   `exemptRetained` names (device configurations: written by the gateway only, one per own
+ *   device, at most 64 KiB each) are outside that cap, tracked in their own gauges;
  * - queued: at most `maxQueuedMessages` per client id; newer messages are not queued (dropped,
  *   counted), as mosquitto's max_queued_messages;
  * - inbound QoS 2: the payload is already committed to SQLite before PUBREC (publish gate), so
@@ -20,6 +22,8 @@ import { truncateField } from '../lib/log-fields.js';
 
 export interface BoundedPersistenceOptions {
   isRoutedTopic: (topic: string) => boolean;
+  /** Retained messages on these topics are not counted against the caps (bounded elsewhere). */
+  exemptRetained?: ((topic: string) => boolean) | undefined;
   maxRetainedMessages: number;
   maxRetainedBytes: number;
   /** Per client id; 0 = unlimited. */
@@ -63,6 +67,9 @@ interface Persistence {
 export interface BoundedPersistenceGauges {
   retainedMessages: number;
   retainedBytes: number;
+  /** Retained messages (and their payload bytes) on exempt topics. */
+  retainedExemptMessages: number;
+  retainedExemptBytes: number;
   queuedMessages: number;
   storedQos2Packets: number;
 }
@@ -79,6 +86,8 @@ export function boundPersistence<T extends object>(inner: T, o: BoundedPersisten
   const base = inner as unknown as Persistence;
   const retained = new Map<string, number>();
   let retainedBytes = 0;
+  const exempt = new Map<string, number>();
+  let exemptBytes = 0;
   const queued = new Map<string, number>();
   let queuedTotal = 0;
   const incoming = new Map<string, Set<number>>();
@@ -117,6 +126,12 @@ export function boundPersistence<T extends object>(inner: T, o: BoundedPersisten
     async storeRetained(packet) {
       const topic = packet.topic;
       const bytes = payloadBytes(packet);
+      if (o.exemptRetained?.(topic) === true) {
+        exemptBytes += bytes - (exempt.get(topic) ?? 0);
+        if (bytes === 0) exempt.delete(topic);
+        else exempt.set(topic, bytes);
+        return base.storeRetained(packet);
+      }
       if (bytes > 0 && o.isRoutedTopic(topic)) {
         o.counters.retainedIgnoredRoutedTotal++;
         return;
@@ -199,6 +214,6 @@ export function boundPersistence<T extends object>(inner: T, o: BoundedPersisten
   const persistence = Object.assign(Object.create(inner) as T, overrides);
   return {
     persistence,
-    gauges: () => ({ retainedMessages: retained.size, retainedBytes, queuedMessages: queuedTotal, storedQos2Packets: incomingTotal }),
+    gauges: () => ({ retainedMessages: retained.size, retainedBytes, retainedExemptMessages: exempt.size, retainedExemptBytes: exemptBytes, queuedMessages: queuedTotal, storedQos2Packets: incomingTotal }),
   };
 }

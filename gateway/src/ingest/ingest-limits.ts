@@ -24,6 +24,8 @@ export interface IngestLimitsOptions {
   maxPayloadBytes: number;
   /** Topics of the telemetry routes: retained messages on them are never stored. */
   isRoutedTopic: (topic: string) => boolean;
+  /** Retained messages outside the retained caps (device configurations, written by the gateway). */
+  exemptRetained?: ((topic: string) => boolean) | undefined;
   logger: Logger;
 }
 
@@ -76,7 +78,7 @@ export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
   }
   const connections = createConnectionLimits({ maxConnections, maxConnectionsPerAddress: L.maxConnectionsPerAddress, counters, log: warnLog });
   const subscriptions = createSubscriptionCap({ maxSubscriptions: L.maxSubscriptionsPerClient, counters, log: warnLog, logFieldMaxChars });
-  let gauges: () => BoundedPersistenceGauges = () => ({ retainedMessages: 0, retainedBytes: 0, queuedMessages: 0, storedQos2Packets: 0 });
+  let gauges: () => BoundedPersistenceGauges = () => ({ retainedMessages: 0, retainedBytes: 0, retainedExemptMessages: 0, retainedExemptBytes: 0, queuedMessages: 0, storedQos2Packets: 0 });
 
   function onFrameReject(socket: Socket, verdict: number, declaredBytes: number): void {
     const address = socket.remoteAddress ?? 'unknown';
@@ -103,6 +105,7 @@ export function createIngestLimits(o: IngestLimitsOptions): IngestLimits {
       const b = broker as unknown as { persistence: object; mq: unknown };
       const bounded = boundPersistence(b.persistence, {
         isRoutedTopic: o.isRoutedTopic,
+        exemptRetained: o.exemptRetained,
         maxRetainedMessages: L.maxRetainedMessages,
         maxRetainedBytes: L.maxRetainedBytes,
         maxQueuedMessages: L.maxQueuedMessages,

@@ -35,6 +35,9 @@ export interface LimitGauges {
   connections: number;
   retainedMessages: number;
   retainedBytes: number;
+  /** Device configurations (devices/+/config), outside the retained caps. */
+  retainedExemptMessages: number;
+  retainedExemptBytes: number;
   queuedMessages: number;
   storedQos2Packets: number;
 }

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateHandler, type Client, type Subscription } from 'aedes';
 import type { ListenerConfig } from '../config/mqtt-listener-schema.js';
+import { gatewayError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import { truncateField } from '../lib/log-fields.js';
 import type { IngestLimits } from './ingest-limits.js';
@@ -23,6 +24,8 @@ export interface MqttListenerOptions {
   /** Resource bounds (mqtt.limits): aedes options, a per-socket admission, the broker wrap. */
   limits: IngestLimits;
   logger: Logger;
+  /** A client authenticated and connected, with its identity id (device configuration). */
+  onDeviceConnected?: ((deviceId: string) => void) | undefined;
 }
 
 export interface SubscribeCounters {
@@ -89,6 +92,18 @@ export class MqttListener {
       },
     });
     limits.attachBroker(broker);
+    const onDeviceConnected = this.o.onDeviceConnected;
+    if (onDeviceConnected) {
+      broker.on('client', (client) => {
+        const identity = clientIdentity(client);
+        if (identity === undefined) return;
+        try {
+          onDeviceConnected(identity.id);
+        } catch (err) {
+          log.warn({ event: 'device_connected_hook_failed', clientId: field(identity.id), err: (err as Error)?.message }, 'device connected hook failed');
+        }
+      });
+    }
     broker.on('clientError', (client, err) => log.debug({ clientId: field(client.id ?? ''), err: err.message }, 'client error'));
     broker.on('connectionError', (client, err) => log.debug({ clientId: field(client?.id ?? ''), err: err.message }, 'connection error'));
     this.broker = broker;
@@ -111,6 +126,18 @@ export class MqttListener {
     });
     this.servers = servers;
     return servers.start();
+  }
+
+  /**
+   * Publishes as the broker itself (no client: no authorizePublish), QoS 1, retained; delivered to
+   * current subscribers through the ACL's forward check, kept for later ones.
+   */
+  publishRetained(topic: string, payload: Buffer): Promise<void> {
+    const broker = this.broker;
+    if (broker === null || this.closed || this.serverClosed !== null) return Promise.reject(gatewayError('GW_ERR_INGEST_SHUTTING_DOWN', 'broker is not running'));
+    return new Promise((resolve, reject) => {
+      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, (err?: Error) => (err ? reject(err) : resolve()));
+    });
   }
 
   /** True if the client sent a zero-length client id (aedes assigned one). */

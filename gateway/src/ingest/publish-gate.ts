@@ -10,10 +10,16 @@
  * device id; elsewhere (unrouted) either nobody (`reject`) or whoever the ACL lets write
  * (`local`: ordinary broker traffic, never buffered nor forwarded). A last will is never
  * forwarded to Kafka: on a route topic it is delivered to local subscribers only (counted).
+ *
+ * With device configuration on (`deviceControl`): `devices/{id}/config/ack` from the device whose
+ * identity is {id} is handed to the control room, which persists it before this calls back (so
+ * the PUBACK means "recorded"); it is never buffered nor forwarded. Another device's id there is
+ * GW_ERR_INGEST_IDENTITY. `devices/{id}/config` is written by the gateway only.
  */
 import type { Client, PublishPacket } from 'aedes';
 import type { CommitCallback, GroupCommitter } from '../buffer/group-commit.js';
-import { gatewayError, type GatewayError } from '../errors.js';
+import { DEVICE_CONFIG_ACK_TOPIC, DEVICE_CONFIG_TOPIC, type DeviceControlHooks } from '../control/device-port.js';
+import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { truncateField } from '../lib/log-fields.js';
 import type { RateLimitedLog } from '../lib/rate-limited-log.js';
 import { TopicRouteTable } from '../lib/topic-route.js';
@@ -29,6 +35,8 @@ export interface PublishGateOptions {
   warnLog: RateLimitedLog;
   /** Client-supplied strings (topic, client id) are truncated to this in logs and errors. */
   logFieldMaxChars: number;
+  /** Device configuration answers go here (absent: device configuration is off). */
+  deviceControl?: Pick<DeviceControlHooks, 'onConfigAck'> | undefined;
 }
 
 export interface IngestCounters {
@@ -37,6 +45,8 @@ export interface IngestCounters {
   localTotal: number;
   /** Last wills on route topics, delivered locally and not forwarded. */
   willsNotForwardedTotal: number;
+  /** Device configuration answers accepted (recorded or ignored by the control room). */
+  configAcksTotal: number;
   rejectedTotal: Record<string, number>;
 }
 
@@ -51,8 +61,8 @@ export interface PublishGate {
 
 export function createPublishGate(opts: PublishGateOptions): PublishGate {
   let table = new TopicRouteTable(opts.routes);
-  const counters: IngestCounters = { acceptedTotal: 0, localTotal: 0, willsNotForwardedTotal: 0, rejectedTotal: {} };
-  const { committer, maxPayloadBytes } = opts;
+  const counters: IngestCounters = { acceptedTotal: 0, localTotal: 0, willsNotForwardedTotal: 0, configAcksTotal: 0, rejectedTotal: {} };
+  const { committer, maxPayloadBytes, deviceControl } = opts;
   let unrouted = opts.unrouted;
   const field = (s: string) => truncateField(s, opts.logFieldMaxChars);
 
@@ -76,8 +86,15 @@ export function createPublishGate(opts: PublishGateOptions): PublishGate {
       return reject(client, packet, gatewayError('GW_ERR_INGEST_NOT_AUTHORIZED', 'client has no authenticated identity'), callback);
     }
     const topic = packet.topic;
-    const hit = table.resolve(topic);
     const isWill = (client as unknown as { will?: unknown }).will === packet;
+    if (deviceControl !== undefined) {
+      const ackOf = DEVICE_CONFIG_ACK_TOPIC.match(topic);
+      if (ackOf !== null) return configAck(client, packet, identity.id, ackOf, isWill, callback);
+      if (DEVICE_CONFIG_TOPIC.match(topic) !== null) {
+        return reject(client, packet, gatewayError('GW_ERR_INGEST_NOT_AUTHORIZED', `"${field(topic)}" is written by the gateway only`), callback);
+      }
+    }
+    const hit = table.resolve(topic);
     if (hit === null) {
       if (unrouted === 'local' && identity.acl.canWrite(topic)) {
         counters.localTotal++;
@@ -103,6 +120,22 @@ export function createPublishGate(opts: PublishGateOptions): PublishGate {
       { deviceId: hit.deviceId, topic, qos: packet.qos, receivedAt: Date.now(), payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) },
       callback as CommitCallback,
     );
+  }
+
+  function configAck(client: Client, packet: PublishPacket, identityId: string, ackOf: string, isWill: boolean, callback: (e?: Error | null) => void): void {
+    if (ackOf !== identityId) {
+      return reject(client, packet, gatewayError('GW_ERR_INGEST_IDENTITY', `"${field(identityId)}" answered for device "${field(ackOf)}"`), callback);
+    }
+    // A will is the broker speaking after the device vanished, not the device's answer.
+    if (isWill) return reject(client, packet, gatewayError('GW_ERR_INGEST_NOT_AUTHORIZED', 'a last will is not a configuration answer'), callback);
+    const payload = packet.payload as Buffer | string;
+    try {
+      deviceControl!.onConfigAck(identityId, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
+    } catch (err) {
+      return reject(client, packet, isGatewayError(err) ? err : gatewayError('GW_ERR_CONTROL_STORE', String((err as Error)?.message ?? err), { cause: err }), callback);
+    }
+    counters.configAcksTotal++;
+    callback(null);
   }
 
   return {

@@ -4,6 +4,7 @@
  * start, last-good at boot, and a restart inside the health window.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,7 @@ function fakeGateway(config: Readonly<GatewayConfig>, w: FakeWorld): Gateway {
     status: () => ({ forward: { lastError: { code: 'GW_ERR_FORWARD_CONNECT', message: 'connect ECONNREFUSED' } } }) as unknown as ReturnType<Gateway['status']>,
     reloadTls: () => [],
     recordCrash: () => ({ guard: null }),
+    devicePort: { publishRetained: async () => undefined },
     async close() {
       w.closed++;
     },
@@ -70,7 +72,14 @@ function setup(t: TestContext, world: Partial<FakeWorld> = {}, fileRaw: Record<s
   return { w, store, make, fileConfig };
 }
 
-const doc = (version: number, config: Record<string, unknown>): PushedDocument => ({ version, hash: `h${version}`, kid: 'k', jws: `e30.${Buffer.from(JSON.stringify({ config })).toString('base64url')}.sig`, config });
+const TRUSTED = [{ kid: 'k', publicKey: generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString() }];
+
+/** A pushed document: the whole config, so it keeps remote config on (unless the test says otherwise). */
+const doc = (version: number, raw: Record<string, unknown>): PushedDocument => {
+  const control = (raw['control'] ?? {}) as { remoteConfig?: Record<string, unknown> };
+  const config = { ...raw, control: { trustedKeys: TRUSTED, ...control, remoteConfig: { enabled: true, ...(control.remoteConfig ?? {}) } } };
+  return { version, hash: `h${version}`, kid: 'k', jws: `e30.${Buffer.from(JSON.stringify({ config })).toString('base64url')}.sig`, config };
+};
 
 test('a live change is applied without a rebuild; a rebuild change closes and builds', async (t) => {
   const { w, store, make } = setup(t);

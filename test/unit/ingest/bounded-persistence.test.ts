@@ -83,6 +83,21 @@ test('retained: never stored on routed topics; capped in count and bytes; replac
   assert.deepEqual((await collect(p.createRetainedStream('#'))).map((x) => x.topic), ['b']);
 });
 
+test('retained: exempt topics (device configurations) stay outside the caps, in gauges of their own', async () => {
+  const exemptRetained = (t: string) => /^devices\/[^/]+\/config$/.test(t);
+  const { p, gauges, counters } = await bounded({ isRoutedTopic: (t) => t.endsWith('/telemetry'), exemptRetained, maxRetainedMessages: 1, maxRetainedBytes: 100 });
+  await p.storeRetained(pub('a', 100));
+  for (let i = 0; i < 5; i++) await p.storeRetained(pub(`devices/d${i}/config`, 64 * 1024));
+  await p.storeRetained(pub('devices/d0/config', 10));
+  await p.storeRetained(pub('devices/d1/config', 0));
+  assert.equal(counters.retainedDroppedTotal, 0, 'the general cap (1 message, 100 bytes) did not bite');
+  const g = gauges();
+  assert.deepEqual([g.retainedMessages, g.retainedBytes, g.retainedExemptMessages, g.retainedExemptBytes], [1, 100, 4, 10 + 3 * 64 * 1024]);
+  assert.deepEqual((await collect(p.createRetainedStream('devices/+/config'))).map((x) => x.topic).sort(), ['devices/d0/config', 'devices/d2/config', 'devices/d3/config', 'devices/d4/config']);
+  await p.storeRetained(pub('b', 10));
+  assert.equal(counters.retainedDroppedTotal, 1, 'other topics are still capped');
+});
+
 test('queue: per session at most maxQueuedMessages, newest dropped; an acked message frees a slot; total cap too', async () => {
   const { p, gauges, counters } = await bounded({ maxQueuedMessages: 3, maxQueuedMessagesTotal: 5 });
   const client = { id: 's1' };
