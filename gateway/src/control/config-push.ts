@@ -22,6 +22,9 @@ export async function pushConfigDocument(opts: { client: CliKafkaClientOptions; 
   const claims = peekDocumentClaims(opts.jws);
   const producer = new Producer<string, string, string, string>({
     ...baseClientOptions(opts.client),
+    // Idempotent: an inner retry can never write the document twice (a gateway would see the
+    // same version again and report it as a replay).
+    idempotent: true,
     acks: -1,
     autocreateTopics: false,
     serializers: { key: stringSerializer, value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
