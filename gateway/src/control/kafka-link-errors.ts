@@ -6,41 +6,17 @@
  * error name wins over a transport error, which wins over the wrapper's message.
  */
 import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
+import { flattenClientError, type ClientErrorLike } from '../lib/kafka-error-tree.js';
 
-interface ClientErrorLike {
-  name?: string;
-  code?: string;
-  apiId?: string;
-  message?: string;
-  serverErrorMessage?: string | null;
-  cause?: unknown;
-  errors?: unknown[];
-}
-
-/** Every error in the tree, parents before children; cycles and size are bounded. */
-function flatten(err: unknown): ClientErrorLike[] {
-  const out: ClientErrorLike[] = [];
-  const seen = new Set<unknown>();
-  const walk = (e: unknown, depth: number): void => {
-    if (e === null || typeof e !== 'object' || seen.has(e) || depth > 8 || out.length > 64) return;
-    seen.add(e);
-    const c = e as ClientErrorLike;
-    out.push(c);
-    if (Array.isArray(c.errors)) for (const inner of c.errors) walk(inner, depth + 1);
-    walk(c.cause, depth + 1);
-  };
-  walk(err, 0);
-  return out;
-}
 
 /** Kafka error names (ProtocolError apiId) anywhere in the error tree. */
 export function kafkaErrorNames(err: unknown): Set<string> {
-  return new Set(flatten(err).flatMap((e) => (e.apiId === undefined ? [] : [e.apiId])));
+  return new Set(flattenClientError(err).flatMap((e) => (e.apiId === undefined ? [] : [e.apiId])));
 }
 
 /** The client's metadata answer for a missing topic is a UserError "Unknown topic <name>." without a code. */
 export function isTopicMissing(err: unknown): boolean {
-  return flatten(err).some((e) => e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID' || /^Unknown topic /.test(e.message ?? ''));
+  return flattenClientError(err).some((e) => e.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || e.apiId === 'UNKNOWN_TOPIC_ID' || /^Unknown topic /.test(e.message ?? ''));
 }
 
 function describe(e: ClientErrorLike): string {
@@ -55,7 +31,7 @@ function describe(e: ClientErrorLike): string {
  */
 export function controlKafkaError(what: string, err: unknown): GatewayError {
   if (isGatewayError(err)) return err;
-  const all = flatten(err);
+  const all = flattenClientError(err);
   if (isTopicMissing(err)) {
     return gatewayError('GW_ERR_CONTROL_KAFKA', `${what}: topic does not exist`, { cause: err, details: { kafkaError: 'UNKNOWN_TOPIC_OR_PARTITION' } });
   }

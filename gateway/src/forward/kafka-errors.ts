@@ -10,6 +10,7 @@
  * flattened and the most telling leaf decides.
  */
 import { gatewayError, type GatewayError } from '../errors.js';
+import { flattenClientError, type ClientErrorLike } from '../lib/kafka-error-tree.js';
 
 const AUTH = new Set(['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 const RECORD_REJECTIONS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
@@ -24,31 +25,6 @@ const CERT_VERIFY = new Set([
 const isTlsError = (e: ClientErrorLike): boolean =>
   e.code !== undefined && (CERT_VERIFY.has(e.code) || e.code.startsWith('ERR_SSL_') || e.code.startsWith('ERR_TLS_'));
 
-interface ClientErrorLike {
-  name?: string;
-  code?: string;
-  apiId?: string;
-  message?: string;
-  serverErrorMessage?: string | null;
-  cause?: unknown;
-  errors?: unknown[];
-}
-
-/** Every error in the tree, depth first, parents before children; cycles and depth are bounded. */
-function flatten(err: unknown): ClientErrorLike[] {
-  const out: ClientErrorLike[] = [];
-  const seen = new Set<unknown>();
-  const walk = (e: unknown, depth: number): void => {
-    if (e === null || typeof e !== 'object' || seen.has(e) || depth > 8 || out.length > 64) return;
-    seen.add(e);
-    const c = e as ClientErrorLike;
-    out.push(c);
-    if (Array.isArray(c.errors)) for (const inner of c.errors) walk(inner, depth + 1);
-    walk(c.cause, depth + 1);
-  };
-  walk(err, 0);
-  return out;
-}
 
 function describe(e: ClientErrorLike | undefined, fallback: unknown): string {
   if (!e) return String(fallback);
@@ -58,7 +34,7 @@ function describe(e: ClientErrorLike | undefined, fallback: unknown): string {
 }
 
 export function classifyKafkaError(err: unknown, during: 'connect' | 'send'): GatewayError {
-  const all = flatten(err);
+  const all = flattenClientError(err);
   const pick = (test: (e: ClientErrorLike) => boolean): ClientErrorLike | undefined => all.find(test);
   const make = (code: Parameters<typeof gatewayError>[0], leaf: ClientErrorLike | undefined): GatewayError =>
     gatewayError(code, describe(leaf, err), { cause: err, details: { kafkaType: leaf?.apiId, kafkaError: leaf?.code ?? leaf?.name } });
