@@ -3,8 +3,18 @@
  * documents read from a compacted Kafka topic), the status/heartbeat topic, and device
  * configuration delivered down to the devices. Nothing here is on the telemetry hot path.
  */
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { durationMs, live } from './schema-helpers.js';
+
+function isEd25519PublicKey(pem: string): boolean {
+  if (!pem.includes('BEGIN PUBLIC KEY')) return false;
+  try {
+    return createPublicKey(pem).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false; // not a parseable key: reported by the refine's message
+  }
+}
 
 const KID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -13,7 +23,7 @@ export const trustedKeySchema = z.strictObject({
   publicKey: z
     .string()
     .min(1)
-    .refine((s) => s.includes('BEGIN PUBLIC KEY'), { message: 'must be an Ed25519 public key in PEM (SPKI), as written by `edge-gateway keys generate`' })
+    .refine(isEd25519PublicKey, { message: 'must be an Ed25519 public key in PEM (SPKI), as written by `edge-gateway keys generate`' })
     .describe('Ed25519 public key, PEM (SPKI)'),
 });
 

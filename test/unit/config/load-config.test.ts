@@ -3,6 +3,7 @@
  * env overrides, cross-field rules, deep freeze, and real YAML/JSON files on disk.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,3 +226,13 @@ test(
     assert.ok(isGatewayError(thrown, 'GW_ERR_CONFIG_INVALID'), 'config file content must not be dropped silently');
   },
 );
+
+test('control.trustedKeys: a public key that is not Ed25519 PEM is refused, naming the field', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const err = catchGatewayError(() => validateConfig({ control: { trustedKeys: [{ kid: 'a', publicKey: rsa }] } }), 'GW_ERR_CONFIG_INVALID');
+  assert.match(err.message, /control\.trustedKeys\.0\.publicKey: must be an Ed25519 public key/);
+  catchGatewayError(() => validateConfig({ control: { trustedKeys: [{ kid: 'a', publicKey: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' }] } }), 'GW_ERR_CONFIG_INVALID');
+  assert.equal(validateConfig({ control: { trustedKeys: [{ kid: 'a', publicKey: ed }], remoteConfig: { enabled: true } } }).control.trustedKeys.length, 1);
+  catchGatewayError(() => validateConfig({ control: { remoteConfig: { enabled: true } } }), 'GW_ERR_CONFIG_INVALID');
+});
