@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import { createConfigStore } from './config-store.js';
 import { createDeviceConfigService, type DeviceConfigService } from './device-config-service.js';
 import type { DeviceControlHooks } from './device-port.js';
-import { gatewayError } from '../errors.js';
+import { describeError, gatewayError } from '../errors.js';
 import type { KafkaLink } from './kafka-link.js';
 import { createKafkaLink } from './kafka-link-impl.js';
 import { createRemoteConfigClient, type RemoteConfigClient } from './remote-config.js';
@@ -71,6 +71,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     store,
     logger: log,
     buildGateway: (config) => createGateway(config, { ...o.gatewayDeps, deviceControl, logger: log }),
+    checkOutsidePipeline: (next, windowMs, signal) => probeControlLink(next, windowMs, signal),
   });
   const stats = createStatsLog(() => supervisor.gateway()?.status() ?? null, log);
   let controlKey = '';
@@ -93,6 +94,40 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     if (devices && gw) devices.attach(gw.devicePort);
     devices?.start();
     log.info({ event: 'control_started', remoteConfig: c.remoteConfig.enabled ? c.remoteConfig.topic : false, status: c.status.topic, deviceConfig: c.deviceConfig.enabled ? c.deviceConfig.topic : false }, 'control room connected to Kafka');
+  }
+
+  /**
+   * A push that changes the control room's own link (config topic, brokers, credentials, poll
+   * interval) is confirmed only if a link with the new settings reads this gateway's partition of
+   * the new config topic to its end inside the health window: once confirmed, the old link is
+   * closed, and a link that cannot read would never see the push that fixes it.
+   */
+  async function probeControlLink(next: Readonly<GatewayConfig>, windowMs: number, signal: AbortSignal): Promise<string | null> {
+    if (linkKey(next) === controlKey || !next.control.remoteConfig.enabled) return null;
+    const topic = next.control.remoteConfig.topic;
+    let link: KafkaLink;
+    try {
+      link = createKafkaLink({ kafka: next.kafka, clientIdSuffix: 'probe', logger: log });
+    } catch (err) {
+      return `control link: ${describeError(err)}`;
+    }
+    const reader = link.reader({ topic, key: gatewayId, maxWaitMs: next.control.remoteConfig.pollIntervalMs, onRecords: () => undefined });
+    reader.start();
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const readable = await Promise.race([
+      reader.caughtUp.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), windowMs);
+        onAbort = () => resolve(false);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort!);
+    const lastError = reader.state().lastError;
+    await link.close();
+    return readable ? null : `control link cannot read ${topic} (${lastError?.message ?? 'no answer'}) within ${windowMs} ms`;
   }
 
   async function closeControl(): Promise<void> {

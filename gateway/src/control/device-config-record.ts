@@ -79,7 +79,12 @@ export function parseDesiredConfig(value: Buffer): DesiredConfig {
   onlyKeys(o, ['version', 'config'], 'value', code);
   if (!isVersion(o['version'])) throw gatewayError(code, 'version must be a positive safe integer');
   if (!isPlainObject(o['config'])) throw gatewayError(code, 'config must be a JSON object');
-  return { version: o['version'], configJson: JSON.stringify(o['config']) };
+  const configJson = JSON.stringify(o['config']);
+  // Re-serialised JSON can be longer than what was read (1e9 -> 1000000000): the bound is for
+  // the retained payload the broker keeps and the device receives.
+  const retainedBytes = retainedPayload(o['version'], configJson).length;
+  if (retainedBytes > DESIRED_MAX_BYTES) throw gatewayError(code, `value re-serialised for the device is ${retainedBytes} bytes, more than ${DESIRED_MAX_BYTES}`);
+  return { version: o['version'], configJson };
 }
 
 /** What the device receives on devices/{id}/config. */

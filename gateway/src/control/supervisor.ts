@@ -56,6 +56,12 @@ export interface SupervisorOptions {
   rebuildGraceMs?: number;
   /** How often the health window looks at the new pipeline. */
   healthPollMs?: number;
+  /**
+   * The rest of the health window, beside the pipeline's: what a pushed config changes outside the
+   * pipeline (the control room's own link) must work too, or the next push could never arrive.
+   * Resolves null when fine, else what failed; at most `windowMs`, sooner when `signal` aborts.
+   */
+  checkOutsidePipeline?(next: Readonly<GatewayConfig>, windowMs: number, signal: AbortSignal): Promise<string | null>;
 }
 
 export interface Supervisor {
@@ -94,6 +100,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let lastResult: ConfigResult | null = null;
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
+  const stopping = new AbortController();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
     queue = next.catch(() => undefined);
@@ -156,6 +163,15 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       }
     }
     throw gatewayError('GW_ERR_CONTROL_UNHEALTHY', 'no configuration starts (pushed, last-good and local file all failed)');
+  }
+
+  async function outsidePipeline(next: Readonly<GatewayConfig>, windowMs: number): Promise<string | null> {
+    if (!o.checkOutsidePipeline) return null;
+    try {
+      return await o.checkOutsidePipeline(next, windowMs, stopping.signal);
+    } catch (err) {
+      return describeError(err);
+    }
   }
 
   /** Waits until the new pipeline is healthy or the window ends; null = healthy, else what failed. */
@@ -259,7 +275,9 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         }
         inEffect = { source: 'pushed', version: doc.version, hash: doc.hash, config: next };
         // The window of the config in effect before: a push cannot lengthen its own probation.
-        const unhealthy = await healthWindow(previous.config.control.remoteConfig.healthWindowMs);
+        const windowMs = previous.config.control.remoteConfig.healthWindowMs;
+        const failed = await Promise.all([healthWindow(windowMs), outsidePipeline(next, windowMs)]);
+        const unhealthy = failed.filter((f) => f !== null).join('; ') || null;
         if (closed) {
           // Stopped inside the window: the document stays pending and is rolled back at boot.
           return result(doc.version, 'pending');
@@ -310,6 +328,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     },
     async close(opts) {
       closed = true;
+      stopping.abort();
       await queue;
       const g = gw;
       gw = null;

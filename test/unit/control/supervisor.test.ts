@@ -13,7 +13,7 @@ import { openBufferDatabase } from '../../../gateway/src/buffer/sqlite-buffer.js
 import { validateConfig } from '../../../gateway/src/config/load-config.js';
 import type { GatewayConfig } from '../../../gateway/src/config/schema.js';
 import { createConfigStore, type ConfigStore } from '../../../gateway/src/control/config-store.js';
-import { createSupervisor, type PushedDocument, type Supervisor } from '../../../gateway/src/control/supervisor.js';
+import { createSupervisor, type PushedDocument, type Supervisor, type SupervisorOptions } from '../../../gateway/src/control/supervisor.js';
 import type { Gateway, GatewayHealth } from '../../../gateway/src/gateway.js';
 import { createLogger } from '../../../gateway/src/lib/logger.js';
 
@@ -50,7 +50,7 @@ function fakeGateway(config: Readonly<GatewayConfig>, w: FakeWorld): Gateway {
   };
 }
 
-function setup(t: TestContext, world: Partial<FakeWorld> = {}, fileRaw: Record<string, unknown> = {}) {
+function setup(t: TestContext, world: Partial<FakeWorld> = {}, fileRaw: Record<string, unknown> = {}, outside?: SupervisorOptions['checkOutsidePipeline']) {
   const dir = mkdtempSync(join(tmpdir(), 'eg-sup-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openBufferDatabase({ path: join(dir, 'b.db'), synchronous: 'FULL' });
@@ -64,6 +64,7 @@ function setup(t: TestContext, world: Partial<FakeWorld> = {}, fileRaw: Record<s
       store,
       logger: createLogger('silent'),
       healthPollMs: 20,
+      ...(outside ? { checkOutsidePipeline: outside } : {}),
       buildGateway: (c) => {
         w.built.push(c);
         return fakeGateway(c, w);
@@ -139,6 +140,35 @@ test('unhealthy within the window: rolled back to the config before, which stays
   assert.equal(store.find(2)?.state, 'rolled_back');
   assert.equal(store.lastGood()?.version, 1);
   assert.equal(w.built.length, 3, 'v1 (file) -> v2 -> back to v1');
+});
+
+test('a healthy pipeline whose control link cannot read its config topic is rolled back (it would strand the gateway)', async (t) => {
+  const seen: string[] = [];
+  const { store, make } = setup(t, {}, {}, async (next) => {
+    seen.push(next.control.remoteConfig.topic);
+    return next.control.remoteConfig.topic === 'typo' ? 'control link cannot read typo' : null;
+  });
+  const s = make();
+  await s.start();
+  const r = await s.applyPushed(doc(1, { control: { remoteConfig: { topic: 'typo' } } }));
+  assert.equal(r.state, 'rolled_back');
+  assert.equal(r.code, 'GW_ERR_CONTROL_UNHEALTHY');
+  assert.match(r.reason!, /control link cannot read typo/);
+  assert.equal(s.inEffect().source, 'file');
+  assert.equal(store.find(1)?.state, 'rolled_back');
+  assert.equal((await s.applyPushed(doc(2, {}))).state, 'applied');
+  assert.deepEqual(seen, ['typo', 'edge.gateway.config']);
+});
+
+test('close() inside the window stops the outside check at once; the document stays pending', async (t) => {
+  const { store, make } = setup(t, {}, {}, (_next, _windowMs, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve('stopped'))));
+  const s = make();
+  await s.start();
+  const applying = s.applyPushed(doc(1, { log: { level: 'debug' } }));
+  await new Promise((r) => setTimeout(r, 50));
+  await s.close();
+  assert.equal((await applying).state, 'pending');
+  assert.equal(store.find(1)?.state, 'pending');
 });
 
 test('a rebuild that does not start rolls back at once', async (t) => {
