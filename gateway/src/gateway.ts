@@ -158,7 +158,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     limits: config.mqtt.limits,
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
     isRoutedTopic: (t) => routeTable.resolve(t) !== null,
-    exemptRetained: deviceControl ? (t) => DEVICE_CONFIG_TOPIC.match(t) !== null : undefined,
+    exemptRetained: deviceControl ? (t) => deviceControl.enabled() && DEVICE_CONFIG_TOPIC.match(t) !== null : undefined,
     logger: log,
   });
   const gate = createPublishGate({

@@ -59,6 +59,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
   // Every pipeline gets these hooks; they reach the device config service while it runs (it
   // outlives rebuilds and can be switched on by a push).
   const deviceControl: DeviceControlHooks = {
+    enabled: () => control?.devices != null,
     onDeviceConnected: (id) => control?.devices?.hooks.onDeviceConnected(id),
     onConfigAck: (id, payload) => {
       const devices = control?.devices;

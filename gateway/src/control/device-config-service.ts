@@ -152,6 +152,7 @@ class Service implements DeviceConfigService {
       caughtUp: false,
     };
     this.hooks = {
+      enabled: () => !this.closed,
       onDeviceConnected: (deviceId) => this.onDeviceConnected(deviceId),
       onConfigAck: (deviceId, payload) => this.onConfigAck(deviceId, payload),
     };

@@ -10,6 +10,8 @@
 import { compileTopicRoute } from '../lib/topic-route.js';
 
 export interface DeviceControlHooks {
+  /** Device configuration runs now (it can be switched on and off by a config change). */
+  enabled(): boolean;
   /** A client authenticated as `deviceId` (its identity id) and is connected. Must be cheap. */
   onDeviceConnected(deviceId: string): void;
   /**

@@ -36,7 +36,7 @@ export interface PublishGateOptions {
   /** Client-supplied strings (topic, client id) are truncated to this in logs and errors. */
   logFieldMaxChars: number;
   /** Device configuration answers go here (absent: device configuration is off). */
-  deviceControl?: Pick<DeviceControlHooks, 'onConfigAck'> | undefined;
+  deviceControl?: Pick<DeviceControlHooks, 'onConfigAck' | 'enabled'> | undefined;
 }
 
 export interface IngestCounters {
@@ -87,7 +87,7 @@ export function createPublishGate(opts: PublishGateOptions): PublishGate {
     }
     const topic = packet.topic;
     const isWill = (client as unknown as { will?: unknown }).will === packet;
-    if (deviceControl !== undefined) {
+    if (deviceControl !== undefined && deviceControl.enabled()) {
       const ackOf = DEVICE_CONFIG_ACK_TOPIC.match(topic);
       if (ackOf !== null) return configAck(client, packet, identity.id, ackOf, isWill, callback);
       if (DEVICE_CONFIG_TOPIC.match(topic) !== null) {

@@ -35,6 +35,7 @@ function gate(withHooks: boolean) {
     logFieldMaxChars: 64,
     deviceControl: withHooks
       ? {
+          enabled: () => true,
           onConfigAck: (id, payload) => {
             if (refuse) throw refuse;
             acks.push([id, payload.toString()]);
