@@ -73,6 +73,10 @@ export interface GatewayHealth {
   listening: boolean;
   /** The forward pump reaches Kafka now. */
   kafkaUp: boolean;
+  /** Encoding time (epoch ms) of the newest batch Kafka acknowledged: proves the topics in use work. */
+  lastAckedEncodedAt: number;
+  /** Rows waiting in the buffer (0: nothing to prove a send with). */
+  bufferedRows: number;
   /** The last buffer commit failed and is being retried (publishes held). */
   bufferFailing: boolean;
 }
@@ -274,7 +278,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       log.info({ event: 'config_live_applied', fields: change.live }, `applied live: ${change.live.join(', ')}`);
     },
     health() {
-      return { listening, kafkaUp: pump!.stats().kafkaUp, bufferFailing: flow.state === 'diskError' };
+      const p = pump!.stats();
+      return { listening, kafkaUp: p.kafkaUp, lastAckedEncodedAt: p.lastAckedEncodedAt, bufferedRows: buffer.stats().rows, bufferFailing: flow.state === 'diskError' };
     },
     status() {
       return {

@@ -176,16 +176,21 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
 
   /** Waits until the new pipeline is healthy or the window ends; null = healthy, else what failed. */
   async function healthWindow(windowMs: number): Promise<string | null> {
-    const deadline = Date.now() + windowMs;
+    const appliedAt = Date.now();
+    const deadline = appliedAt + windowMs;
     let sawKafka = false;
     for (;;) {
       const g = gw;
       if (g === null || closed) return 'pipeline closed';
       const h = g.health();
-      sawKafka ||= h.kafkaUp;
+      // Kafka counts as reached by the new config when it is up and, if rows wait, a batch
+      // encoded after the change (new topics, routes) was acknowledged; an idle buffer has
+      // nothing to prove it with, and being connected is all there is.
+      sawKafka ||= h.kafkaUp && (h.bufferedRows === 0 || h.lastAckedEncodedAt >= appliedAt);
       if (h.listening && sawKafka && !h.bufferFailing) return null;
       if (Date.now() >= deadline) {
-        const failed = [!h.listening && 'listeners not bound', !sawKafka && `Kafka not reached (${g.status().forward.lastError?.message ?? 'no answer'})`, h.bufferFailing && 'buffer commits failing'].filter(Boolean);
+        const kafka = h.kafkaUp ? 'no batch of the new config acknowledged by Kafka' : `Kafka not reached (${g.status().forward.lastError?.message ?? 'no answer'})`;
+        const failed = [!h.listening && 'listeners not bound', !sawKafka && kafka, h.bufferFailing && 'buffer commits failing'].filter(Boolean);
         return `${failed.join('; ')} within ${windowMs} ms`;
       }
       await new Promise((r) => setTimeout(r, o.healthPollMs ?? 250));

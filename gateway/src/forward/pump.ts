@@ -38,6 +38,8 @@ interface Prepared {
   lease: Lease;
   messages: OutMessage[];
   deadLetters: DeadLetter[];
+  /** When the lease was encoded (with the encoder and topics of that moment). */
+  encodedAt: number;
 }
 
 export interface PumpStats {
@@ -49,6 +51,8 @@ export interface PumpStats {
   /** Rows dead-lettered unsent by the crash breaker (GW_ERR_FORWARD_POISON_ROW). */
   poisonRowsTotal: number;
   lastSendMs: number;
+  /** Encoding time (epoch ms) of the newest batch Kafka acknowledged; 0 = none yet. */
+  lastAckedEncodedAt: number;
   lastError: { code: string; message: string } | null;
 }
 
@@ -61,7 +65,7 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastError: null };
+  private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
   /** While set, the rows it names are forwarded one at a time (see forwardGuarded). */
   private guard: CrashGuard | null = null;
 
@@ -350,7 +354,7 @@ export class ForwardPump {
       if (dlq !== null) messages[n++] = dlq;
     }
     if (n < messages.length) messages.length = n;
-    return { lease, messages, deadLetters: deadLetters ?? [] };
+    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now() };
   }
 
   /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
@@ -372,6 +376,7 @@ export class ForwardPump {
     const t0 = performance.now();
     await this.o.sink.send(p.messages);
     this.s.lastSendMs = performance.now() - t0;
+    this.s.lastAckedEncodedAt = Math.max(this.s.lastAckedEncodedAt, p.encodedAt);
     // Kafka acknowledged every message (acks=all): only now may the rows leave the buffer.
     if (deferAck) this.deferredAck = p;
     else await this.ackDurably(p.lease, p.deadLetters);

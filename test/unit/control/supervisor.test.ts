@@ -55,7 +55,7 @@ function setup(t: TestContext, world: Partial<FakeWorld> = {}, fileRaw: Record<s
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = openBufferDatabase({ path: join(dir, 'b.db'), synchronous: 'FULL' });
   t.after(() => db.close());
-  const w: FakeWorld = { built: [], closed: 0, live: [], health: () => ({ listening: true, kafkaUp: true, bufferFailing: false }), failStart: () => false, ...world };
+  const w: FakeWorld = { built: [], closed: 0, live: [], health: () => ({ listening: true, kafkaUp: true, bufferFailing: false, bufferedRows: 0, lastAckedEncodedAt: 0 }), failStart: () => false, ...world };
   const fileConfig = validateConfig({ gatewayId: 'g1', control: { remoteConfig: { healthWindowMs: 1000 } }, ...fileRaw });
   const store = createConfigStore(db);
   const make = (): Supervisor =>
@@ -124,7 +124,7 @@ test('rejections change nothing and are recorded (never retried); replays are re
 });
 
 test('unhealthy within the window: rolled back to the config before, which stays last-good', async (t) => {
-  const { w, store, make } = setup(t, { health: (c) => ({ listening: true, kafkaUp: !c.kafka.brokers.includes('127.0.0.1:1'), bufferFailing: false }) });
+  const { w, store, make } = setup(t, { health: (c) => ({ listening: true, kafkaUp: !c.kafka.brokers.includes('127.0.0.1:1'), bufferFailing: false, bufferedRows: 0, lastAckedEncodedAt: 0 }) });
   const s = make();
   await s.start();
   // v1 sets the window; it is the window of the config in effect that judges the next push.
@@ -221,4 +221,18 @@ test('SIGHUP path: the file applies while it is the source, and is shadowed by a
   const shadowed = await s.reloadFile({ gatewayId: 'g1' }, 'config.yaml');
   assert.equal(shadowed.state, 'rejected');
   assert.match(shadowed.reason!, /pushed config v1 is in effect/);
+});
+
+test('a live push to a topic Kafka does not take: connected is not enough while rows wait; rolled back', async (t) => {
+  const { make, store } = setup(t, {
+    health: (c) => ({ listening: true, kafkaUp: true, bufferFailing: false, bufferedRows: 500, lastAckedEncodedAt: c.kafka.topic === 'missing' ? 0 : Date.now() }),
+  });
+  const s = make();
+  await s.start();
+  assert.equal((await s.applyPushed(doc(1, { control: { remoteConfig: { healthWindowMs: 1000 } } }))).state, 'applied', 'batches of v1 are acknowledged');
+  const r = await s.applyPushed(doc(2, { kafka: { topic: 'missing' } }));
+  assert.equal(r.state, 'rolled_back');
+  assert.match(r.reason!, /no batch of the new config acknowledged by Kafka within 1000 ms/);
+  assert.equal(s.gateway()!.config.kafka.topic, 'telemetry.raw');
+  assert.equal(store.lastGood()?.version, 1);
 });
