@@ -47,6 +47,7 @@ export const ErrorCatalog = {
   GW_ERR_CONTROL_EXPIRED: { canRetry: false, message: 'pushed document has expired' },
   GW_ERR_CONTROL_SCHEMA: { canRetry: false, message: 'pushed configuration is not valid' },
   GW_ERR_CONTROL_NOT_APPLIABLE: { canRetry: false, message: 'pushed configuration cannot be built' },
+  GW_ERR_CONTROL_FILE_SHADOWED: { canRetry: false, message: 'local config file not applied' },
   GW_ERR_CONTROL_UNHEALTHY: { canRetry: false, message: 'applied configuration failed its health window; rolled back' },
   GW_ERR_CONTROL_KAFKA: { canRetry: true, message: 'control topic cannot be read or written' },
   GW_ERR_CONTROL_STORE: { canRetry: true, message: 'configuration store failed' },

@@ -35,6 +35,9 @@ export async function runConfigSign(a: ConfigSignArgs): Promise<number> {
   if (rawConfig['gatewayId'] !== undefined && rawConfig['gatewayId'] !== a.gatewayId) {
     throw gatewayError('GW_ERR_CONFIG_INVALID', `${a.configFile}: gatewayId: is ${JSON.stringify(rawConfig['gatewayId'])} but the document is for "${a.gatewayId}" (--gateway-id)`);
   }
+  if (!config.control.remoteConfig.enabled) {
+    throw gatewayError('GW_ERR_CONFIG_INVALID', `${a.configFile}: control.remoteConfig.enabled: must be true in a pushed config (gateways refuse one that would cut off the next push)`);
+  }
   const jws = await signConfigDocument({ privateKeyPem, kid: a.kid, gatewayId: a.gatewayId, version: a.version, config: rawConfig, expiresInSecs: a.expiresInSecs });
   for (const w of signingWarnings(rawConfig, config, a.kid, privateKeyPem)) process.stderr.write(`warning: ${w}\n`);
   if (a.out !== undefined) writeFileSync(a.out, `${jws}\n`);
@@ -50,11 +53,6 @@ export async function runConfigSign(a: ConfigSignArgs): Promise<number> {
 /** Valid configurations that would leave the gateway unable to take the next push. */
 export function signingWarnings(raw: Record<string, unknown>, config: Readonly<GatewayConfig>, kid: string, privateKeyPem: string): string[] {
   const out: string[] = [];
-  if (raw['gatewayId'] === undefined) out.push('gatewayId is not set: after applying this document the gateway takes its hostname as its id');
-  if (!config.control.remoteConfig.enabled) {
-    out.push('control.remoteConfig.enabled is not true: after applying this document the gateway stops reading pushed configuration');
-    return out;
-  }
   const entry = config.control.trustedKeys.find((k) => k.kid === kid);
   let sameKey = false;
   try {

@@ -71,11 +71,15 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     fileConfig: o.fileConfig,
     store,
     logger: log,
-    buildGateway: (config) => createGateway(config, { ...o.gatewayDeps, deviceControl, logger: log }),
+    buildGateway: (config) => {
+      log.level = config.log.level; // the pipeline's start is logged at the level it runs with
+      return createGateway(config, { ...o.gatewayDeps, deviceControl, logger: log });
+    },
     checkOutsidePipeline: (next, windowMs, signal) => probeControlLink(next, windowMs, signal),
   });
   const stats = createStatsLog(() => supervisor.gateway()?.status() ?? null, log);
   let controlKey = '';
+  let queuedReload: Promise<ConfigResult | null> | null = null;
   let closed = false;
 
   function openControl(config: Readonly<GatewayConfig>): void {
@@ -168,17 +172,18 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
       stats.setInterval(config.log.statsIntervalSecs);
       openControl(config);
     },
-    async reload() {
+    reload() {
       supervisor.gateway()?.reloadTls();
-      if (o.configPath === undefined) return null;
-      let raw: unknown;
-      try {
-        raw = applyEnvOverrides(readConfigFile(o.configPath), process.env);
-      } catch (err) {
-        log.error({ event: 'config_rejected', source: o.configPath, err }, 'local config file unreadable; running config unchanged');
-        return null;
-      }
-      return supervisor.reloadFile(raw, o.configPath);
+      const path = o.configPath;
+      if (path === undefined) return Promise.resolve(null);
+      // SIGHUPs while one reload waits for its turn share it (the file is read at its turn).
+      if (queuedReload !== null) return queuedReload;
+      const next = supervisor.reloadFile(() => {
+        queuedReload = null;
+        return applyEnvOverrides(readConfigFile(path), process.env);
+      }, path);
+      queuedReload = next;
+      return next;
     },
     recordCrash(err) {
       const g = supervisor.gateway();

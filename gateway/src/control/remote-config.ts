@@ -7,7 +7,7 @@
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createRateLimitedLog } from '../lib/rate-limited-log.js';
-import { peekDocumentClaims, verifyConfigDocument } from './config-document.js';
+import { peekDocumentClaims, verifyConfigDocument, type VerifiedConfigDocument } from './config-document.js';
 import type { ConfigStore } from './config-store.js';
 import type { ControlRecord, KafkaLink, TopicReader } from './kafka-link.js';
 import type { Supervisor } from './supervisor.js';
@@ -38,19 +38,30 @@ export function createRemoteConfigClient(o: RemoteConfigOptions): RemoteConfigCl
   const reader = o.link.reader({ topic: o.topic, key: o.gatewayId, maxWaitMs: o.pollIntervalMs, onRecords: handle });
 
   async function handle(records: ControlRecord[]): Promise<void> {
-    // The partition holds other gateways' keys too (same hash bucket): only ours count. Of ours,
-    // only the newest matters when catching up (compaction may not have run yet).
-    const ours = records.filter((r) => r.key === o.gatewayId && r.value !== null);
-    const latest = ours[ours.length - 1];
-    if (latest === undefined) return;
-    await handleOne(latest.value!.toString('utf8'), latest);
+    // The partition holds other gateways' keys too (same hash bucket): only ours count. Every one
+    // of ours is checked (a refusal is reported, so garbage appended after a push cannot hide
+    // it); of those that verify, only the highest version is applied (compaction keeps the
+    // newest anyway, and a gateway catching up must not walk through every health window).
+    let best: { doc: VerifiedConfigDocument; jws: string; rec: ControlRecord } | null = null;
+    for (const rec of records) {
+      if (rec.key !== o.gatewayId || rec.value === null) continue;
+      const jws = rec.value.toString('utf8');
+      const doc = await verify(jws, rec);
+      if (doc !== null && (best === null || doc.version > best.doc.version)) best = { doc, jws, rec };
+    }
+    if (best === null) return;
+    const { doc, jws, rec } = best;
+    const known = o.store.find(doc.version);
+    if (known !== null && known.hash === doc.hash) return; // handled before (a restart re-reads the partition)
+    o.logger.info({ event: 'config_received', version: doc.version, kid: doc.kid, hash: doc.hash, offset: String(rec.offset) }, `pushed config v${doc.version} received`);
+    await o.supervisor.applyPushed({ version: doc.version, hash: doc.hash, kid: doc.kid, jws, config: doc.config });
   }
 
-  async function handleOne(jws: string, rec: ControlRecord): Promise<void> {
+  /** The verified document, or null after reporting why not (old, known records stay quiet). */
+  async function verify(jws: string, rec: ControlRecord): Promise<VerifiedConfigDocument | null> {
     const trustedKeys = o.supervisor.inEffect().config.control.trustedKeys;
-    let doc;
     try {
-      doc = await verifyConfigDocument(jws, { trustedKeys, gatewayId: o.gatewayId });
+      return await verifyConfigDocument(jws, { trustedKeys, gatewayId: o.gatewayId });
     } catch (err) {
       const e: GatewayError = isGatewayError(err) ? err : gatewayError('GW_ERR_CONTROL_MALFORMED', describeError(err));
       let version: number | null = null;
@@ -59,15 +70,11 @@ export function createRemoteConfigClient(o: RemoteConfigOptions): RemoteConfigCl
       } catch {
         version = null; // not even readable: reported without a version
       }
-      if (version !== null && version <= o.store.highestVersion() && o.store.find(version) !== null) return; // an old, known record seen again
+      if (version !== null && version <= o.store.highestVersion() && o.store.find(version) !== null) return null; // an old, known record seen again
       warn.warn(`refused:${e.code}`, { event: 'config_refused', code: e.code, reason: e.message, version, offset: String(rec.offset) }, 'pushed config refused; running config unchanged');
       o.onRefused({ version, state: 'rejected', code: e.code, reason: e.message, at: new Date().toISOString() });
-      return;
+      return null;
     }
-    const known = o.store.find(doc.version);
-    if (known !== null && known.hash === doc.hash) return; // handled before (a restart re-reads the partition)
-    o.logger.info({ event: 'config_received', version: doc.version, kid: doc.kid, hash: doc.hash, offset: String(rec.offset) }, `pushed config v${doc.version} received`);
-    await o.supervisor.applyPushed({ version: doc.version, hash: doc.hash, kid: doc.kid, jws, config: doc.config });
   }
 
   return {

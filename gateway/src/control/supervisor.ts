@@ -71,8 +71,11 @@ export interface Supervisor {
   lastResult(): ConfigResult | null;
   /** Applies a verified pushed document; resolves when it is applied (health window passed), rejected or rolled back. */
   applyPushed(doc: PushedDocument): Promise<ConfigResult>;
-  /** SIGHUP: the local file through the same path (when no pushed config is in effect). */
-  reloadFile(raw: unknown, path: string): Promise<ConfigResult>;
+  /**
+   * SIGHUP: the local file through the same path (when no pushed config is in effect). `read` runs
+   * when this reload's turn comes (after a health window in progress), so the newest file counts.
+   */
+  reloadFile(read: () => unknown, path: string): Promise<ConfigResult>;
   /** Returns the unsubscribe function. */
   on(listener: (e: SupervisorEvent) => void): () => void;
   close(opts?: { forwardGraceMs?: number }): Promise<void>;
@@ -248,7 +251,9 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         if (closed) return result(doc.version, 'rejected', gatewayError('GW_ERR_INGEST_SHUTTING_DOWN'));
         const highest = o.store.highestVersion();
         if (doc.version <= highest) {
-          return result(doc.version, 'rejected', gatewayError('GW_ERR_CONTROL_REPLAY', `version ${doc.version} is not above ${highest}`));
+          const e = gatewayError('GW_ERR_CONTROL_REPLAY', `version ${doc.version} is not above ${highest}`);
+          log.warn({ event: 'config_refused', version: doc.version, code: e.code, reason: e.message }, 'pushed config refused; running config unchanged');
+          return result(doc.version, 'rejected', e);
         }
         const stored = { version: doc.version, hash: doc.hash, kid: doc.kid, document: doc.jws };
         let next: Readonly<GatewayConfig>;
@@ -256,7 +261,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
           next = candidateConfig(applySecretEnvOverrides(doc.config, process.env, secretPaths()), `pushed v${doc.version}`, 'GW_ERR_CONTROL_SCHEMA');
           if (!next.control.remoteConfig.enabled) {
             // It would cut off the next push: only the local file may turn remote config off.
-            throw gatewayError('GW_ERR_CONTROL_SCHEMA', 'control.remoteConfig.enabled: a pushed config cannot turn remote configuration off (edit the local file)');
+            throw gatewayError('GW_ERR_CONTROL_SCHEMA', 'control.remoteConfig.enabled: a pushed config cannot turn remote configuration off (that would cut off the next push; only the local file of a gateway not running a pushed config can)');
           }
         } catch (err) {
           const e = isGatewayError(err) ? err : gatewayError('GW_ERR_CONTROL_NOT_APPLIABLE', describeError(err), { cause: err });
@@ -301,12 +306,21 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         return result(doc.version, 'applied');
       });
     },
-    reloadFile(raw, path) {
+    reloadFile(read, path) {
       return serial(async () => {
+        let raw: unknown;
+        try {
+          raw = read();
+        } catch (err) {
+          const e = isGatewayError(err) ? err : gatewayError('GW_ERR_CONFIG_READ', describeError(err));
+          log.error({ event: 'config_rejected', source: path, code: e.code, reason: e.message }, 'local config file unreadable; running config unchanged');
+          return { version: null, state: 'rejected', code: e.code, reason: e.message, at: new Date().toISOString() };
+        }
         if (inEffect.source === 'pushed') {
-          const e = gatewayError('GW_ERR_CONFIG_INVALID', `pushed config v${inEffect.version} is in effect; the local file ${path} applies again only when no pushed config is (it stays the bootstrap)`);
-          log.warn({ event: 'config_file_shadowed', version: inEffect.version, path }, e.message);
-          return result(null, 'rejected', e);
+          // Not a push result: the status keeps the last push's outcome.
+          const e = gatewayError('GW_ERR_CONTROL_FILE_SHADOWED', `pushed config v${inEffect.version} is in effect; ${path} is the bootstrap and fallback only (push a new version to change this gateway)`);
+          log.warn({ event: 'config_file_shadowed', version: inEffect.version, path, code: e.code }, e.message);
+          return { version: null, state: 'rejected', code: e.code, reason: e.message, at: new Date().toISOString() };
         }
         let next: Readonly<GatewayConfig>;
         try {

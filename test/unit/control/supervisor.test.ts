@@ -211,14 +211,14 @@ test('SIGHUP path: the file applies while it is the source, and is shadowed by a
   const { w, make } = setup(t);
   const s = make();
   await s.start();
-  const r = await s.reloadFile({ gatewayId: 'g1', log: { level: 'warn' } }, 'config.yaml');
+  const r = await s.reloadFile(() => ({ gatewayId: 'g1', log: { level: 'warn' } }), 'config.yaml');
   assert.equal(r.state, 'applied');
   assert.equal(w.live.length, 1);
-  const bad = await s.reloadFile({ gatewayId: 'g1', log: { level: 'loud' } }, 'config.yaml');
+  const bad = await s.reloadFile(() => ({ gatewayId: 'g1', log: { level: 'loud' } }), 'config.yaml');
   assert.equal(bad.state, 'rejected');
   assert.match(bad.reason!, /log\.level/);
   await s.applyPushed(doc(1, {}));
-  const shadowed = await s.reloadFile({ gatewayId: 'g1' }, 'config.yaml');
+  const shadowed = await s.reloadFile(() => ({ gatewayId: 'g1' }), 'config.yaml');
   assert.equal(shadowed.state, 'rejected');
   assert.match(shadowed.reason!, /pushed config v1 is in effect/);
 });
