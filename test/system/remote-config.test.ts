@@ -155,6 +155,12 @@ test('remote config: live apply, rejections, rollback, rebuild, offline push, Ka
   await gw.start();
   const s4 = await waitStatus(kafka, statusTopic, 'v22 applied at start', (s) => s.config.version === 22 && s.config.lastResult?.state === 'applied');
   assert.equal(s4.config.source, 'pushed');
+  // A rebuild that cannot start (its port is taken: Kafka's): rolled back at once, still serving.
+  await push(await sign(23, withBase((c) => { c.mqtt.port = kafka.port; c.log.statsIntervalSecs = 30; })));
+  const s5 = await waitStatus(kafka, statusTopic, 'v23 rolled back', (s) => s.config.lastResult?.version === 23 && s.config.lastResult.state === 'rolled_back');
+  assert.match(s5.config.lastResult!.reason!, /apply failed/);
+  assert.equal(s5.config.version, 22);
+  await simulate(`mqtt://127.0.0.1:${mqttPort2}`, 2000);
 
   // 5. Kafka down at boot: the gateway runs last-good v22 from its database and buffers.
   assert.equal(await gw.stop(), 0);
