@@ -35,7 +35,17 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level, { redact: logRedactPaths() });
   const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
-  const room = createControlRoom({ fileConfig: config, configPath, logger, gatewayDeps: { sqliteNativeBinding: sqliteNativeBinding() } });
+  const room = createControlRoom({
+    fileConfig: config,
+    configPath,
+    logger,
+    gatewayDeps: { sqliteNativeBinding: sqliteNativeBinding() },
+    onStranded: (reason) => {
+      // Serving nothing while alive would hide the failure; a restart boots last-good or the file.
+      logger.fatal({ event: 'stranded', reason }, 'no configuration starts; exiting for a restart');
+      process.exit(1);
+    },
+  });
   // Crash breaker: note the buffer rows in flight before dying, so a row that keeps crashing the
   // process is dead-lettered at a later start instead of crash-looping it (forward.crashLimit).
   // Unhandled rejections arrive here too (Node's default --unhandled-rejections=throw).

@@ -28,6 +28,8 @@ export interface ControlRoomOptions {
   configPath: string | undefined;
   logger: Logger;
   gatewayDeps: Omit<GatewayDeps, 'logger'>;
+  /** Nothing runs any more (no config starts): exit, and let systemd restart the process. */
+  onStranded(reason: string): void;
 }
 
 export interface ControlRoom {
@@ -146,6 +148,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
   }
 
   supervisor.on((e) => {
+    if (e.type === 'stranded') o.onStranded(e.reason);
     if (e.type === 'built') {
       log.level = e.gateway.config.log.level;
       control?.devices?.attach(e.gateway.devicePort);

@@ -44,7 +44,9 @@ export interface ConfigInEffect {
 export type SupervisorEvent =
   | { type: 'built'; gateway: Gateway }
   | { type: 'result'; result: ConfigResult }
-  | { type: 'confirmed'; inEffect: ConfigInEffect; previous: ConfigInEffect };
+  | { type: 'confirmed'; inEffect: ConfigInEffect; previous: ConfigInEffect }
+  /** No configuration starts any more: the process should exit so that its service manager restarts it. */
+  | { type: 'stranded'; reason: string };
 
 export interface SupervisorOptions {
   /** The local file's config (the bootstrap). */
@@ -165,7 +167,9 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         }
       }
     }
-    throw gatewayError('GW_ERR_CONTROL_UNHEALTHY', 'no configuration starts (pushed, last-good and local file all failed)');
+    const e = gatewayError('GW_ERR_CONTROL_UNHEALTHY', 'no configuration starts (pushed, last-good and local file all failed)');
+    emit({ type: 'stranded', reason: e.message });
+    throw e;
   }
 
   async function outsidePipeline(next: Readonly<GatewayConfig>, windowMs: number): Promise<string | null> {
