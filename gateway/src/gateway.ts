@@ -326,7 +326,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         committer.close();
         expiry.close();
         await pump!.stop(opts?.forwardGraceMs ?? 10_000);
-        await sink.close().catch((err) => log.warn({ err: (err as Error).message }, 'Kafka producer close failed'));
+        await sink.close().catch((err) => log.warn({ event: 'kafka_producer_close_failed', err }, 'Kafka producer close failed'));
         const st = buffer.stats();
         buffer.close();
         log.info({ event: 'shutdown_complete', bufferedRows: st.rows }, 'shutdown complete');

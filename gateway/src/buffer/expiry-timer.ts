@@ -3,7 +3,6 @@
  * than the limit are dropped, written to the drop log with reason `expired`, and counted.
  */
 import type { Logger } from '../lib/logger.js';
-import { describeError } from '../errors.js';
 import type { TelemetryBuffer } from './buffer.js';
 
 export interface ExpiryTimer {
@@ -23,7 +22,7 @@ export function createExpiryTimer(buffer: TelemetryBuffer, maxAgeSecs: number, l
         onExpired(n);
       }
     } catch (err) {
-      logger.error({ err: describeError(err) }, 'expiry sweep failed; will retry');
+      logger.error({ event: 'expiry_sweep_failed', err }, 'expiry sweep failed; will retry');
     }
   };
   let started = false;

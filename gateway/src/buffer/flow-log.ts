@@ -2,12 +2,13 @@
 import type { Logger } from '../lib/logger.js';
 import type { FlowState } from './flow-control.js';
 
-const EVENTS: Record<FlowState, { event: string; level: 'info' | 'warn' | 'error'; msg: string }> = {
+// `as const`: the events stay literal types, which test/unit/lib/log-events.test.ts checks.
+const EVENTS = {
   open: { event: 'backpressure_off', level: 'info', msg: 'buffer below low watermark: devices resume at full speed' },
   slowing: { event: 'backpressure_on', level: 'warn', msg: 'buffer above high watermark: slowing devices (delayed acks)' },
   full: { event: 'buffer_full', level: 'warn', msg: 'buffer at its cap: holding publishes (overflow policy)' },
   diskError: { event: 'disk_error', level: 'error', msg: 'buffer disk refuses writes: holding publishes, retrying' },
-};
+} as const satisfies Record<FlowState, { event: string; level: 'info' | 'warn' | 'error'; msg: string }>;
 
 export function logFlowChange(log: Logger, from: FlowState, to: FlowState, bytes: number, maxSizeBytes: number, dropped: Readonly<Record<string, number>>): void {
   const e = EVENTS[to];

@@ -76,7 +76,7 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
           setTimeout(() => process.exit(0), 200).unref();
         },
         (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
+          logger.error({ event: 'shutdown_failed', err }, 'shutdown failed');
           logger.flush();
           resolve(1);
         },

@@ -6,7 +6,7 @@
  * version it already had (devices answer it again without re-applying it). A port whose gateway is
  * shutting down is dropped until the next attach(); other failures are retried with backoff.
  */
-import { describeError, isGatewayError } from '../errors.js';
+import { isGatewayError } from '../errors.js';
 import { createBackoff, type Backoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
 import type { RateLimitedLog } from '../lib/rate-limited-log.js';
@@ -102,7 +102,7 @@ export class DeviceConfigDelivery {
             return;
           }
           const delay = this.backoff.next();
-          this.o.warn.warn('deliver', { event: 'device_config_delivery_failed', deviceId: list[i], err: describeError(err), retryInMs: delay }, 'could not publish a device configuration; retrying');
+          this.o.warn.warn('deliver', { event: 'device_config_delivery_failed', deviceId: list[i], err, retryInMs: delay }, 'could not publish a device configuration; retrying');
           this.timer = setTimeout(() => {
             this.timer = null;
             this.kick();

@@ -208,12 +208,12 @@ class Service implements DeviceConfigService {
     try {
       this.flushSeen();
     } catch (err) {
-      this.log.warn({ event: 'device_seen_write_failed', code: 'GW_ERR_CONTROL_STORE', err: describeError(err) }, 'could not record connected devices');
+      this.log.warn({ event: 'device_seen_write_failed', code: 'GW_ERR_CONTROL_STORE', err }, 'could not record connected devices');
     }
     const inFlight = [this.delivery.close(), this.status.close(), this.rescanning];
     await Promise.allSettled([this.reader?.close(), this.rescanReader?.close()]);
     // A send in flight while Kafka is down ends with the producer; its row stays dirty in the DB.
-    await this.producer?.close().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'device status producer close failed'));
+    await this.producer?.close().catch((err: unknown) => this.log.warn({ event: 'device_status_producer_close_failed', err }, 'device status producer close failed'));
     // Loops notice `closed` at their next step; a publish or send stuck on a dead peer is not
     // waited for longer than this (what it did not finish stays in the database).
     let timer: NodeJS.Timeout | undefined;
@@ -235,7 +235,7 @@ class Service implements DeviceConfigService {
       this.flushSeen();
     } catch (err) {
       // Kept in pendingSeen (isOwn still sees them); retried at the next connect or batch.
-      this.warn.warn('seen_write', { event: 'device_seen_write_failed', code: 'GW_ERR_CONTROL_STORE', err: describeError(err) }, 'could not record connected devices; retrying');
+      this.warn.warn('seen_write', { event: 'device_seen_write_failed', code: 'GW_ERR_CONTROL_STORE', err }, 'could not record connected devices; retrying');
       this.seenTimer ??= setTimeout(() => this.flushSeenSafely(), this.o.retryMaxMs ?? 30_000);
     }
   }
@@ -275,7 +275,7 @@ class Service implements DeviceConfigService {
         });
         break;
       } catch (err) {
-        this.warn.warn('store', { event: 'device_config_store_failed', code: 'GW_ERR_CONTROL_STORE', err: describeError(err) }, 'device configuration store failed; retrying the batch');
+        this.warn.warn('store', { event: 'device_config_store_failed', code: 'GW_ERR_CONTROL_STORE', err }, 'device configuration store failed; retrying the batch');
         await new Promise((r) => setTimeout(r, backoff.next()));
       }
     }

@@ -7,7 +7,7 @@
  * (the link's producer bounds its own queue at 100); a failed batch is retried with capped,
  * jittered backoff.
  */
-import { describeError, isGatewayError } from '../errors.js';
+import { isGatewayError } from '../errors.js';
 import { createBackoff, type Backoff } from '../lib/backoff.js';
 import type { RateLimitedLog } from '../lib/rate-limited-log.js';
 import { configState, type DeviceStatusRecord } from './device-config-record.js';
@@ -110,7 +110,7 @@ export class DeviceStatusWriter {
       if (this.closed) return;
       const delay = this.backoff.next();
       const code = isGatewayError(failed) ? failed.code : 'GW_ERR_CONTROL_KAFKA';
-      this.o.warn.warn('status', { event: 'device_status_send_failed', code, err: describeError(failed), pending: this.dirty.size, retryInMs: delay }, 'device status not written to Kafka; retrying');
+      this.o.warn.warn('status', { event: 'device_status_send_failed', code, err: failed, pending: this.dirty.size, retryInMs: delay }, 'device status not written to Kafka; retrying');
       this.timer = setTimeout(() => {
         this.timer = null;
         this.kick();

@@ -283,7 +283,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         } catch (err) {
           const e = gatewayError('GW_ERR_CONTROL_UNHEALTHY', `apply failed: ${describeError(err)}`, { cause: err });
           o.store.setState(doc.version, 'rolled_back', e.code, e.message);
-          log.error({ event: 'config_rolled_back', version: doc.version, reason: e.message }, `pushed config v${doc.version} did not start; rolling back`);
+          log.error({ event: 'config_rolled_back', version: doc.version, code: e.code, reason: e.message }, `pushed config v${doc.version} did not start; rolling back`);
           await restore(previous);
           return result(doc.version, 'rolled_back', e);
         }
@@ -299,7 +299,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         if (unhealthy !== null) {
           const e = gatewayError('GW_ERR_CONTROL_UNHEALTHY', unhealthy);
           o.store.setState(doc.version, 'rolled_back', e.code, e.message);
-          log.error({ event: 'config_rolled_back', version: doc.version, reason: unhealthy, to: previous.version ?? 'file' }, `pushed config v${doc.version} unhealthy: rolling back`);
+          log.error({ event: 'config_rolled_back', version: doc.version, code: e.code, reason: unhealthy, to: previous.version ?? 'file' }, `pushed config v${doc.version} unhealthy: rolling back`);
           await restore(previous);
           return result(doc.version, 'rolled_back', e);
         }
@@ -343,7 +343,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
           return result(null, 'applied');
         } catch (err) {
           const e = gatewayError('GW_ERR_CONTROL_UNHEALTHY', `apply failed: ${describeError(err)}`, { cause: err });
-          log.error({ event: 'config_rolled_back', source: path, reason: e.message }, 'local config file did not start; rolling back');
+          log.error({ event: 'config_rolled_back', source: path, code: e.code, reason: e.message }, 'local config file did not start; rolling back');
           await restore(previous);
           return result(null, 'rolled_back', e);
         }

@@ -87,7 +87,7 @@ export class ForwardPump {
   start(): void {
     if (this.loop) return;
     this.loop = this.run().catch((err) => {
-      this.o.logger.fatal({ err }, 'forward pump crashed');
+      this.o.logger.fatal({ event: 'forward_pump_crashed', err }, 'forward pump crashed');
       throw err;
     });
   }
@@ -136,7 +136,7 @@ export class ForwardPump {
         try {
           lease = this.o.buffer.lease(this.guard === null ? this.o.batchMaxRecords : 1, this.o.batchMaxBytes);
         } catch (err) {
-          this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'buffer read failed; retrying');
+          this.o.logger.error({ event: 'buffer_read_failed', code: isGatewayError(err) ? err.code : undefined, err }, 'buffer read failed; retrying');
           await sleep(this.backoff.next(), this.abort.signal);
           continue;
         }
@@ -201,7 +201,7 @@ export class ForwardPump {
       }
       return g;
     } catch (err) {
-      this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'cannot read the crash guard; forwarding normally');
+      this.o.logger.error({ event: 'crash_guard_read_failed', code: isGatewayError(err) ? err.code : undefined, err }, 'cannot read the crash guard; forwarding normally');
       return null;
     }
   }
@@ -214,7 +214,7 @@ export class ForwardPump {
       this.o.logger.info({ event: 'crash_guard_cleared', firstSeq: g.firstSeq, lastSeq: g.lastSeq }, 'rows of the previous crash forwarded; back to batches');
     } catch (err) {
       // Left on disk, the guard only makes the next start forward those rows one at a time again.
-      this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'cannot clear the crash guard');
+      this.o.logger.error({ event: 'crash_guard_clear_failed', code: isGatewayError(err) ? err.code : undefined, err }, 'cannot clear the crash guard');
     }
   }
 
@@ -313,7 +313,7 @@ export class ForwardPump {
     }
     if (lease.records.length === 1) {
       const record = lease.records[0]!;
-      this.o.logger.warn({ code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
+      this.o.logger.warn({ event: 'record_rejected', code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
       await this.ackDurably(lease, [{ record, code: err.code, reason: err.message }]);
       this.s.deadLetteredTotal++;
       return;
@@ -367,7 +367,7 @@ export class ForwardPump {
         headers: { 'x-dlq-code': code, 'x-dlq-reason': reason, 'x-gateway-seq': String(r.seq) },
       };
     } catch (err) {
-      this.o.logger.error({ code, deviceId: r.deviceId, seq: r.seq, err: reasonOf(err) }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
+      this.o.logger.error({ event: 'dlq_encode_failed', code, deviceId: r.deviceId, seq: r.seq, err }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
       return null;
     }
   }
@@ -405,7 +405,7 @@ export class ForwardPump {
         return;
       } catch (err) {
         if (this.stopping) return;
-        if (attempt === 0) this.o.logger.error({ code: isGatewayError(err) ? err.code : undefined, err: describeError(err) }, 'cannot delete acknowledged rows; retrying');
+        if (attempt === 0) this.o.logger.error({ event: 'buffer_ack_failed', code: isGatewayError(err) ? err.code : undefined, err }, 'cannot delete acknowledged rows; retrying');
         await sleep(Math.min(this.o.retryMaxMs, this.o.retryInitialMs * 2 ** Math.min(attempt, 10)), this.abort.signal);
       }
     }

@@ -100,7 +100,7 @@ export class MqttListener {
         try {
           onDeviceConnected(identity.id);
         } catch (err) {
-          log.warn({ event: 'device_connected_hook_failed', clientId: field(identity.id), err: (err as Error)?.message }, 'device connected hook failed');
+          log.warn({ event: 'device_connected_hook_failed', clientId: field(identity.id), err }, 'device connected hook failed');
         }
       });
     }
