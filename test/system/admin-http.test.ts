@@ -51,12 +51,16 @@ async function metricsUntil(base: string, what: string, pred: (m: PromFamily[]) 
 
 const v = (m: PromFamily[], name: string, labels: Record<string, string> = {}): number => sampleValue(m, name, labels) ?? NaN;
 
-/** The JSON shape (keys and value types, recursively; null matches anything nullable). */
-function shape(x: unknown): unknown {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'array';
-  if (typeof x === 'object') return Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)).map(([k, val]) => [k, shape(val)]));
-  return typeof x;
+/** Paths where two JSON values differ in shape: keys, recursively, and leaf types (null fits any). */
+function shapeDiff(a: unknown, b: unknown, path = '$'): string[] {
+  if (a === null || b === null) return [];
+  const kind = (x: unknown) => (Array.isArray(x) ? 'array' : typeof x);
+  if (kind(a) !== kind(b)) return [`${path}: ${kind(a)} vs ${kind(b)}`];
+  if (kind(a) !== 'object') return [];
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+  return [...keys].flatMap((k) => (k in ra && k in rb ? shapeDiff(ra[k], rb[k], `${path}.${k}`) : [`${path}.${k}: only in one`]));
 }
 
 test('healthz, readyz, status and metrics follow a publishing sim and a Kafka outage', async (t) => {
@@ -127,7 +131,7 @@ test('healthz, readyz, status and metrics follow a publishing sim and a Kafka ou
     else await sleep(500);
   }
   assert.ok(heartbeat, 'a heartbeat in the status topic');
-  assert.deepEqual(shape(status), shape(heartbeat));
+  assert.deepEqual(shapeDiff(status, heartbeat), [], 'same record shape as the heartbeat');
   assert.equal(status.config.hash, heartbeat.config.hash);
 
   // 2. Kafka down: kafka_up 0, errors by code, rows buffered; still ready (useful offline).
