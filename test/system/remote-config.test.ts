@@ -64,6 +64,8 @@ test('remote config: live apply, rejections, rollback, rebuild, offline push, Ka
     log: { level: 'info', statsIntervalSecs: 0 },
     mqtt: { host: '127.0.0.1', port: mqttPort },
     kafka: { brokers: kafka.brokers, topic, dlqTopic, retryInitialMs: 100, retryMaxMs: 1000, connectionTimeoutMs: 1000, requestTimeoutMs: 5000 },
+    // Part of every pushed document too, or each push would move the admin listener to 9883.
+    admin: { port: 0 },
     control: {
       trustedKeys: [{ kid: 'ops-1', publicKey: trusted.publicKey }],
       remoteConfig: { enabled: true, topic: configTopic, healthWindowMs: 6000, pollIntervalMs: 500 },
@@ -197,7 +199,7 @@ test('SIGHUP applies the local file through the same path: live without a reconn
   const { topic, dlqTopic } = uniqueTopics('sighup');
   await kafka.createTopics([topic, dlqTopic], 3);
   const [port] = await freePorts(1);
-  const file = { gatewayId: 'gw-hup', log: { level: 'info', statsIntervalSecs: 0 }, mqtt: { host: '127.0.0.1', port }, kafka: { brokers: kafka.brokers, topic, dlqTopic } };
+  const file = { gatewayId: 'gw-hup', log: { level: 'info', statsIntervalSecs: 0 }, mqtt: { host: '127.0.0.1', port }, kafka: { brokers: kafka.brokers, topic, dlqTopic }, admin: { port: 0 } };
   const gw = new GatewayProcess({ config: file });
   t.after(() => gw.close());
   await gw.start();
