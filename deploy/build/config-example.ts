@@ -47,6 +47,7 @@ const COMPUTED_DEFAULTS: Readonly<Record<string, string>> = {
 const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
   'mqtt.host': '127.0.0.1',
   'mqtt.port': '1883',
+  'admin.token': '<output-of-openssl-rand-hex-32>',
 };
 
 const WIDTH = 100;

@@ -29,6 +29,7 @@ import { TopicRouteTable } from './lib/topic-route.js';
 import { createDeviceCredentials } from './ingest/device-credentials.js';
 import { createFailureThrottle, throttleKey, type FailureThrottle } from './lib/failure-throttle.js';
 import type { Logger } from './lib/logger.js';
+import type { PipelineObserver } from './lib/pipeline-observer.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
 import type { TelemetrySink } from './forward/sink.js';
@@ -93,6 +94,8 @@ export interface GatewayDeps {
   loginThrottle?: LoginThrottle;
   /** Device configuration (control room): config acks and connected devices go here. */
   deviceControl?: DeviceControlHooks;
+  /** Commit and send timings for the metrics histograms (control room); none when absent. */
+  observer?: PipelineObserver;
 }
 
 /** Failed logins slow down later attempts from the same source (IPv6 by /64). */
@@ -145,6 +148,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     maxRecords: config.buffer.commitMaxRecords,
     lingerMs: config.buffer.commitLingerMs,
     releaseSlice: config.buffer.ackSliceRecords,
+    observer: deps.observer,
     overflowPolicy: config.buffer.overflowPolicy,
     flow,
     onCommit: (n, evicted) => {
@@ -221,6 +225,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     },
     crashGuard,
     crashLimit: config.forward.crashLimit,
+    observer: deps.observer,
   });
   let address = { host: listeners[0]!.host, port: listeners[0]!.port };
   let closing: Promise<void> | null = null;

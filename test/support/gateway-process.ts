@@ -47,16 +47,23 @@ export class GatewayProcess {
     this.ownsDir = !opts.dir;
     this.dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'eg-gw-'));
     this.configPath = join(this.dir, 'config.json');
-    const config = structuredClone(opts.config) as { buffer?: Record<string, unknown>; mqtt?: Record<string, unknown> };
+    const config = structuredClone(opts.config) as { buffer?: Record<string, unknown>; mqtt?: Record<string, unknown>; admin?: Record<string, unknown> };
     config.buffer = { path: join(this.dir, 'buffer.db'), ...(config.buffer ?? {}) };
     // Loopback on a free port unless the test configures its own listeners.
     config.mqtt = config.mqtt?.['listeners'] ? config.mqtt : { host: '127.0.0.1', port: 0, ...(config.mqtt ?? {}) };
+    // Admin HTTP on a free port (tests run gateways side by side); `adminPort` finds it.
+    config.admin = { port: 0, ...(config.admin ?? {}) };
     writeFileSync(this.configPath, JSON.stringify(config, null, 2));
   }
 
   /** Ports of every listener, in config order (one `mqtt_listening` line each). */
   get ports(): number[] {
     return this.logs.filter((l) => l.event === 'mqtt_listening').map((l) => l['port'] as number);
+  }
+
+  /** Port of the admin HTTP listener (its `admin_listening` line), or 0 before it listens. */
+  get adminPort(): number {
+    return (this.logs.filter((l) => l.event === 'admin_listening').at(-1)?.['port'] as number | undefined) ?? 0;
   }
 
   get url(): string {

@@ -20,7 +20,9 @@ export interface BufferStats {
   /** Monotonic totals since this process opened the buffer. */
   appendedTotal: number;
   ackedTotal: number;
+  /** Records moved to the dead-letter table (the sum of deadLetteredByCode). The only count of dead letters. */
   deadLetteredTotal: number;
+  deadLetteredByCode: Readonly<Record<string, number>>;
   droppedTotal: Readonly<Record<DropReason, number>>;
 }
 

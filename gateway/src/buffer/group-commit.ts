@@ -13,6 +13,7 @@
 import type { IngestRecord } from '../record.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, type Backoff } from '../lib/backoff.js';
+import type { PipelineObserver } from '../lib/pipeline-observer.js';
 import type { TelemetryBuffer } from './buffer.js';
 import { FlowState, type FlowControl } from './flow-control.js';
 
@@ -37,6 +38,8 @@ export interface GroupCommitOptions {
    * in later turns.
    */
   releaseSlice?: number;
+  /** Commit size and duration, per commit (the admin server's histograms); none when absent. */
+  observer?: PipelineObserver | undefined;
 }
 
 /** A committed group whose callbacks are being released, a slice per turn. */
@@ -143,6 +146,8 @@ export class GroupCommitter {
     const { flow } = this.opts;
 
     let evicted = 0;
+    const observer = this.opts.observer;
+    const t0 = observer === undefined ? 0 : performance.now();
     try {
       const res = this.buffer.append(this.records, n, { capBytes: flow.maxSizeBytes, evictOldest: this.opts.overflowPolicy === 'dropOldest' });
       evicted = res.evicted;
@@ -163,6 +168,7 @@ export class GroupCommitter {
       flow.setDiskFailing(true, this.buffer.stats().bytes);
       return this.hold(FlowState.diskError);
     }
+    if (observer !== undefined) observer.committed(n, (performance.now() - t0) / 1000);
     this.held = false;
     this.diskBackoff.reset();
     if (flow.state === FlowState.diskError) flow.setDiskFailing(false, this.buffer.stats().bytes);

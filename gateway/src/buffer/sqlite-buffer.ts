@@ -65,7 +65,7 @@ export class SqliteBuffer implements TelemetryBuffer {
   private deadLetterRows = 0;
   private appendedTotal = 0;
   private ackedTotal = 0;
-  private deadLetteredTotal = 0;
+  private readonly deadLettered: Record<string, number> = {};
   private readonly droppedTotal: Record<DropReason, number> = { overflow: 0, expired: 0 };
   private closed = false;
 
@@ -247,7 +247,7 @@ export class SqliteBuffer implements TelemetryBuffer {
     }
     this.refreshOldest();
     this.ackedTotal += lease.records.length - deadLetters.length;
-    this.deadLetteredTotal += deadLetters.length;
+    for (const d of deadLetters) this.deadLettered[d.code] = (this.deadLettered[d.code] ?? 0) + 1;
     this.deadLetterRows = Math.min(this.deadLetterRows + deadLetters.length, this.opts.deadLetterMaxRows);
   }
 
@@ -287,6 +287,8 @@ export class SqliteBuffer implements TelemetryBuffer {
   }
 
   stats(): BufferStats {
+    let deadLetteredTotal = 0;
+    for (const code in this.deadLettered) deadLetteredTotal += this.deadLettered[code]!;
     return {
       rows: this.rows,
       bytes: this.bytes,
@@ -294,7 +296,8 @@ export class SqliteBuffer implements TelemetryBuffer {
       deadLetterRows: this.deadLetterRows,
       appendedTotal: this.appendedTotal,
       ackedTotal: this.ackedTotal,
-      deadLetteredTotal: this.deadLetteredTotal,
+      deadLetteredTotal,
+      deadLetteredByCode: { ...this.deadLettered },
       droppedTotal: { ...this.droppedTotal },
     };
   }

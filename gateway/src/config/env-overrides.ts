@@ -22,6 +22,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]
   { env: 'GATEWAY_KAFKA_DLQ_TOPIC', path: ['kafka', 'dlqTopic'], convert: asString },
   { env: 'GATEWAY_KAFKA_SASL_PASSWORD', path: ['kafka', 'sasl', 'password'], convert: asString },
   { env: 'GATEWAY_KAFKA_TLS_KEY_PASSPHRASE', path: ['kafka', 'tls', 'keyPassphrase'], convert: asString },
+  { env: 'GATEWAY_ADMIN_TOKEN', path: ['admin', 'token'], convert: asString },
 ];
 
 /** Returns a copy of `raw` with every set override written at its path. */

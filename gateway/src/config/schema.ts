@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { adminSchema } from './admin-schema.js';
 import { bufferSchema } from './buffer-schema.js';
 import { controlSchema } from './control-schema.js';
 import { forwardSchema } from './forward-schema.js';
@@ -31,9 +32,11 @@ export const configSchema = z.strictObject({
   kafka: kafkaSchema,
   forward: forwardSchema,
   control: controlSchema,
+  admin: adminSchema,
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
+export type { AdminConfig } from './admin-schema.js';
 export type { BufferConfig } from './buffer-schema.js';
 export type { ControlConfig } from './control-schema.js';
 export type { ForwardConfig } from './forward-schema.js';

@@ -5,8 +5,8 @@
  * retried "Kafka is unreachable".
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type ConnectionOptions } from 'node:tls';
-import { gatewayError } from '../errors.js';
+import { createSecureContext, type ConnectionOptions, type SecureContextOptions } from 'node:tls';
+import { gatewayError, type ErrorCode } from '../errors.js';
 
 export interface TlsFilesConfig {
   caFile?: string | undefined;
@@ -46,4 +46,34 @@ function readPem(field: string, path: string): Buffer {
     throw gatewayError('GW_ERR_CONFIG_TLS_INVALID', `${field}: ${path} holds no PEM block`, { details: { field, path } });
   }
   return bytes;
+}
+
+export interface TlsServerFilesConfig {
+  certFile: string;
+  keyFile: string;
+  caFile?: string | undefined;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/**
+ * Node TLS server options from a listener's TLS section (MQTT listeners, the admin listener);
+ * `field` is its config path, e.g. "admin.tls". Proves the files make a context (a key that does
+ * not match its certificate fails here, at start or reload, not at the first handshake).
+ */
+export function readTlsServerOptions(field: string, tls: TlsServerFilesConfig, code: ErrorCode = 'GW_ERR_CONFIG_TLS_INVALID'): SecureContextOptions {
+  const read = (name: 'certFile' | 'keyFile' | 'caFile', path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw gatewayError(code, `${field}.${name}: ${(cause as Error).message}`, { cause });
+    }
+  };
+  const opts: SecureContextOptions = { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile), minVersion: tls.minVersion };
+  if (tls.caFile !== undefined) opts.ca = read('caFile', tls.caFile);
+  try {
+    createSecureContext(opts);
+  } catch (cause) {
+    throw gatewayError(code, `${field}: ${(cause as Error).message}`, { cause });
+  }
+  return opts;
 }

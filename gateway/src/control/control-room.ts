@@ -1,7 +1,8 @@
 /**
  * The control room, beside the pipeline and never on its hot path: the supervisor (the
  * pipeline's lifetime), the remote config client, the status/heartbeat publisher, the stats log,
- * and device configuration. `run-command.ts` creates it; `gateway.ts` knows nothing of it.
+ * device configuration, and the admin HTTP server (probes, /status, /metrics), which outlives
+ * pipeline rebuilds and always reads the pipeline running now. `run-command.ts` creates it; `gateway.ts` knows nothing of it.
  */
 import { openBufferDatabase } from '../buffer/sqlite-buffer.js';
 import { readConfigFile } from '../config/load-config.js';
@@ -16,7 +17,11 @@ import { describeError, gatewayError } from '../errors.js';
 import type { KafkaLink } from './kafka-link.js';
 import { createKafkaLink } from './kafka-link-impl.js';
 import { createRemoteConfigClient, type RemoteConfigClient } from './remote-config.js';
+import { createAdminServer, readiness, type AdminServer } from './admin-server.js';
+import { createGatewayMetrics } from './gateway-metrics.js';
+import { gatewayVersion } from '../cli/version.js';
 import { createStatsLog } from './stats-log.js';
+import { createStatusSnapshot } from './status-snapshot.js';
 import { createStatusPublisher, type StatusPublisher } from './status-publisher.js';
 import { createSupervisor, type Supervisor } from './supervisor.js';
 import type { ConfigResult } from './status-record.js';
@@ -73,10 +78,22 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     logger: log,
     buildGateway: (config) => {
       log.level = config.log.level; // the pipeline's start is logged at the level it runs with
-      return createGateway(config, { ...o.gatewayDeps, deviceControl, logger: log });
+      return createGateway(config, { ...o.gatewayDeps, deviceControl, logger: log, observer: metrics.observer });
     },
     checkOutsidePipeline: (next, windowMs, signal) => probeControlLink(next, windowMs, signal),
   });
+  const statusSnapshot = createStatusSnapshot({ gatewayId, supervisor, store });
+  const metrics = createGatewayMetrics({
+    status: () => supervisor.gateway()?.status() ?? null,
+    info: () => {
+      const e = supervisor.inEffect();
+      return { version: gatewayVersion(), gateway_id: gatewayId, config_source: e.source, config_version: e.version === null ? '' : String(e.version), config_hash: e.hash };
+    },
+  });
+  let admin: AdminServer | null = null;
+  let adminKey = '';
+  let adminRetry: NodeJS.Timeout | null = null;
+  let adminOp: Promise<void> = Promise.resolve();
   const stats = createStatsLog(() => supervisor.gateway()?.status() ?? null, log);
   let controlKey = '';
   let queuedReload: Promise<ConfigResult | null> | null = null;
@@ -87,7 +104,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     controlKey = linkKey(config);
     if (!c.remoteConfig.enabled && !c.deviceConfig.enabled) return;
     const link = createKafkaLink({ kafka: config.kafka, logger: log });
-    const status = createStatusPublisher({ producer: link.producer(), topic: c.status.topic, gatewayId, supervisor, store, heartbeatIntervalSecs: c.status.heartbeatIntervalSecs, logger: log });
+    const status = createStatusPublisher({ producer: link.producer(), topic: c.status.topic, gatewayId, supervisor, status: statusSnapshot, heartbeatIntervalSecs: c.status.heartbeatIntervalSecs, logger: log });
     const remote = c.remoteConfig.enabled
       ? createRemoteConfigClient({ link, supervisor, store, gatewayId, topic: c.remoteConfig.topic, pollIntervalMs: c.remoteConfig.pollIntervalMs, logger: log, onRefused: (r) => status.publish(r) })
       : null;
@@ -145,6 +162,49 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     await c.link.close();
   }
 
+  /**
+   * (Re)starts the admin server for this config. A port that cannot be bound (another process
+   * holds it) does not stop the gateway, whose job is the data: it is logged and retried.
+   */
+  function openAdmin(config: Readonly<GatewayConfig>): Promise<void> {
+    // One (re)start at a time: a config change and a retry must not leave two servers bound.
+    adminOp = adminOp.then(() => restartAdmin(config));
+    return adminOp;
+  }
+
+  async function restartAdmin(config: Readonly<GatewayConfig>): Promise<void> {
+    const a = config.admin;
+    adminKey = JSON.stringify(a);
+    await closeAdmin();
+    metrics.setEnabled(a.enabled);
+    if (!a.enabled || closed) return;
+    const server = createAdminServer({
+      config: a,
+      logger: log,
+      readiness: () => {
+        const g = supervisor.gateway();
+        return readiness(g?.health() ?? null, g?.status().flow.state ?? null);
+      },
+      status: () => statusSnapshot.snapshot(),
+      metrics,
+    });
+    admin = server;
+    try {
+      await server.start();
+    } catch (err) {
+      log.error({ event: 'admin_listen_failed', host: a.host, port: a.port, err: describeError(err) }, 'admin HTTP listener not bound; retrying in 5 s');
+      if (admin === server && !closed) adminRetry = setTimeout(() => void openAdmin(supervisor.inEffect().config), 5000).unref();
+    }
+  }
+
+  async function closeAdmin(): Promise<void> {
+    if (adminRetry !== null) clearTimeout(adminRetry);
+    adminRetry = null;
+    const a = admin;
+    admin = null;
+    await a?.close();
+  }
+
   supervisor.on((e) => {
     if (e.type === 'built') {
       log.level = e.gateway.config.log.level;
@@ -152,6 +212,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     }
     if (e.type === 'confirmed') {
       stats.setInterval(e.inEffect.config.log.statsIntervalSecs);
+      if (JSON.stringify(e.inEffect.config.admin) !== adminKey) void openAdmin(e.inEffect.config);
       if (linkKey(e.inEffect.config) !== controlKey) {
         // Deferred: this event is raised inside the reader's own callback.
         setImmediate(() => {
@@ -170,6 +231,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
       await supervisor.start();
       const config = supervisor.inEffect().config;
       stats.setInterval(config.log.statsIntervalSecs);
+      await openAdmin(config);
       openControl(config);
     },
     reload() {
@@ -192,6 +254,9 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     async close(opts) {
       closed = true;
       stats.close();
+      await adminOp;
+      await closeAdmin();
+      statusSnapshot.close();
       await closeControl();
       await supervisor.close(opts);
       db.close();

@@ -7,7 +7,7 @@ import { createPublicKey } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import type { GatewayConfig } from '../config/schema.js';
 import { effectiveListeners } from '../config/mqtt-schema.js';
-import { readTlsClientOptions } from '../config/tls-files.js';
+import { readTlsClientOptions, readTlsServerOptions } from '../config/tls-files.js';
 import { createAvroEncoder } from '../encode/avro-encoder.js';
 import { describeError, gatewayError, type GatewayError } from '../errors.js';
 import { loadTlsFiles } from '../ingest/listener-servers.js';
@@ -33,6 +33,11 @@ export function dryRunConfig(config: Readonly<GatewayConfig>): void {
     step('kafka.tls', () => {
       const opts = readTlsClientOptions('kafka.tls', config.kafka.tls);
       createSecureContext(opts as Parameters<typeof createSecureContext>[0]);
+    });
+  }
+  if (config.admin.enabled && config.admin.tls !== undefined) {
+    step('admin.tls', () => {
+      readTlsServerOptions('admin.tls', config.admin.tls!);
     });
   }
   config.control.trustedKeys.forEach((k, i) => {

@@ -11,6 +11,7 @@ import type { EncodeOutcome, RecordEncoder } from '../encode/encoder.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, sleep } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
+import type { PipelineObserver } from '../lib/pipeline-observer.js';
 import type { DeadLetter, Lease, StoredRecord } from '../record.js';
 import type { OutMessage, TelemetrySink } from './sink.js';
 
@@ -31,6 +32,8 @@ export interface PumpOptions {
   crashGuard?: CrashGuardStore;
   /** Consecutive crashes a row alone in flight may cause before it is dead-lettered unsent. */
   crashLimit?: number;
+  /** Send duration and publish -> Kafka-ack latency, per acknowledged send; none when absent. */
+  observer?: PipelineObserver | undefined;
 }
 
 /** A lease encoded and ready to send (retries resend the same bytes). */
@@ -40,14 +43,24 @@ interface Prepared {
   deadLetters: DeadLetter[];
   /** When the lease was encoded (with the encoder and topics of that moment). */
   encodedAt: number;
+  /** Encoded value bytes of `messages`. */
+  bytes: number;
 }
 
+/**
+ * The forwarder's own counters. Dead letters are counted by the buffer, which stores them
+ * (BufferStats.deadLetteredByCode), not here: one owner per counter.
+ */
 export interface PumpStats {
   kafkaUp: boolean;
+  /** Messages Kafka acknowledged (dead letters sent to the DLQ topic included). */
   sentTotal: number;
+  /** Encoded value bytes of those messages. */
+  sentBytesTotal: number;
   batchesTotal: number;
+  /** Failed connects and sends (each retry counts), the sum of sendErrorsByCode. */
   sendErrorsTotal: number;
-  deadLetteredTotal: number;
+  sendErrorsByCode: Readonly<Record<string, number>>;
   /** Rows dead-lettered unsent by the crash breaker (GW_ERR_FORWARD_POISON_ROW). */
   poisonRowsTotal: number;
   lastSendMs: number;
@@ -65,7 +78,8 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: PumpStats = { kafkaUp: false, sentTotal: 0, batchesTotal: 0, sendErrorsTotal: 0, deadLetteredTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
+  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
+  private readonly sendErrors: Record<string, number> = {};
   /** While set, the rows it names are forwarded one at a time (see forwardGuarded). */
   private guard: CrashGuard | null = null;
 
@@ -102,7 +116,14 @@ export class ForwardPump {
   }
 
   stats(): PumpStats {
-    return { ...this.s, kafkaUp: this.kafkaUp };
+    let total = 0;
+    for (const code in this.sendErrors) total += this.sendErrors[code]!;
+    return { ...this.s, kafkaUp: this.kafkaUp, sendErrorsTotal: total, sendErrorsByCode: { ...this.sendErrors } };
+  }
+
+  private countError(e: GatewayError): void {
+    this.sendErrors[e.code] = (this.sendErrors[e.code] ?? 0) + 1;
+    this.s.lastError = { code: e.code, message: e.message };
   }
 
   /**
@@ -184,7 +205,6 @@ export class ForwardPump {
     );
     await this.ackDurably(lease, [{ record: r, code: 'GW_ERR_FORWARD_POISON_ROW', reason }]);
     if (this.stopping) return;
-    this.s.deadLetteredTotal++;
     this.s.poisonRowsTotal++;
   }
 
@@ -244,8 +264,7 @@ export class ForwardPump {
       return true;
     } catch (err) {
       const e: GatewayError = isGatewayError(err) ? err : gatewayError('GW_ERR_FORWARD_CONNECT', describeError(err), { cause: err });
-      this.s.sendErrorsTotal++;
-      this.s.lastError = { code: e.code, message: e.message };
+      this.countError(e);
       this.markDown(e);
       await sleep(this.backoff.next(), this.abort.signal);
       return false;
@@ -281,8 +300,7 @@ export class ForwardPump {
           await this.isolateRejected(lease, e);
           return;
         }
-        this.s.sendErrorsTotal++;
-        this.s.lastError = { code: e.code, message: e.message };
+        this.countError(e);
         this.markDown(e);
         if (this.stopping) return;
         await sleep(this.backoff.next(), this.abort.signal);
@@ -315,7 +333,6 @@ export class ForwardPump {
       const record = lease.records[0]!;
       this.o.logger.warn({ code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
       await this.ackDurably(lease, [{ record, code: err.code, reason: err.message }]);
-      this.s.deadLetteredTotal++;
       return;
     }
     const mid = Math.floor(lease.records.length / 2);
@@ -334,6 +351,7 @@ export class ForwardPump {
     const { encoder } = this.o;
     const messages: OutMessage[] = new Array(lease.records.length);
     let n = 0;
+    let bytes = 0;
     let deadLetters: DeadLetter[] | null = null;
     for (let i = 0; i < lease.records.length; i++) {
       const r = lease.records[i]!;
@@ -345,16 +363,20 @@ export class ForwardPump {
       }
       if (out.ok) {
         messages[n++] = { topic: out.topic, key: r.deviceId, value: out.value };
+        bytes += out.value.length;
         continue;
       }
       // The bad record goes to the DLQ in the same send, in its place: the device's other
       // messages are neither blocked nor reordered.
       (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
       const dlq = this.dlqMessage(r, out.code, out.reason);
-      if (dlq !== null) messages[n++] = dlq;
+      if (dlq !== null) {
+        messages[n++] = dlq;
+        bytes += dlq.value.length;
+      }
     }
     if (n < messages.length) messages.length = n;
-    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now() };
+    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes };
   }
 
   /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
@@ -376,13 +398,18 @@ export class ForwardPump {
     const t0 = performance.now();
     await this.o.sink.send(p.messages);
     this.s.lastSendMs = performance.now() - t0;
+    const observer = this.o.observer;
+    if (observer !== undefined) {
+      observer.sent(this.s.lastSendMs / 1000);
+      observer.acked(p.lease.records, Date.now());
+    }
     this.s.lastAckedEncodedAt = Math.max(this.s.lastAckedEncodedAt, p.encodedAt);
     // Kafka acknowledged every message (acks=all): only now may the rows leave the buffer.
     if (deferAck) this.deferredAck = p;
     else await this.ackDurably(p.lease, p.deadLetters);
     this.s.batchesTotal++;
     this.s.sentTotal += p.messages.length;
-    this.s.deadLetteredTotal += p.deadLetters.length;
+    this.s.sentBytesTotal += p.bytes;
   }
 
   private async flushDeferredAck(): Promise<void> {

@@ -4,10 +4,10 @@
  * reload TLS certificates in place (SIGHUP): new handshakes use the new files, established
  * connections are untouched.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ListenerConfig, ListenerTlsConfig } from '../config/mqtt-listener-schema.js';
+import { readTlsServerOptions } from '../config/tls-files.js';
 import { gatewayError } from '../errors.js';
 
 export interface BoundListener {
@@ -37,21 +37,7 @@ export function listenerOf(conn: unknown): ListenerConfig | undefined {
 
 /** Reads a listener's PEM files; errors name the field. */
 export function loadTlsFiles(tls: ListenerTlsConfig, index: number): SecureContextOptions {
-  const read = (field: 'certFile' | 'keyFile' | 'caFile', path: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (cause) {
-      throw gatewayError('GW_ERR_INGEST_TLS', `mqtt.listeners.${index}.tls.${field}: ${(cause as Error).message}`, { cause });
-    }
-  };
-  const opts: SecureContextOptions = { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile), minVersion: tls.minVersion };
-  if (tls.caFile !== undefined) opts.ca = read('caFile', tls.caFile);
-  try {
-    createSecureContext(opts); // fail at start (or reload) on a key that does not match, bad PEM...
-  } catch (cause) {
-    throw gatewayError('GW_ERR_INGEST_TLS', `mqtt.listeners.${index}.tls: ${(cause as Error).message}`, { cause });
-  }
-  return opts;
+  return readTlsServerOptions(`mqtt.listeners.${index}.tls`, tls, 'GW_ERR_INGEST_TLS');
 }
 
 export class ListenerServers {
