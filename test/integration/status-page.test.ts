@@ -83,7 +83,8 @@ test('the page shows the snapshot, rates from successive counters, and only talk
   assert.ok(afterReset === '-' || afterReset === '100', `rate right after a counter restart: ${afterReset}`);
   await waitForText(page, '#ingest-rate', (s) => s === '100');
   // One point per interval, none for the restart's: 100/s everywhere, so all at the top (y = 2),
-  // placed by time on a 10-minute axis: the newest at the right edge.
+  // placed by time on an axis from the first sample to now (at most 10 minutes): the newest at
+  // the right edge.
   const points = (await page.locator('#ingest-chart').getAttribute('points'))?.split(' ') ?? [];
   assert.ok(points.length >= 4, `sparkline points: ${points.join(' ')}`);
   assert.ok(points.every((p) => p.endsWith(',2.0')), `sparkline points: ${points.join(' ')}`);

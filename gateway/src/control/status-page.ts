@@ -3,7 +3,7 @@
  * inline and nothing fetched from elsewhere (no CDN; the binary serves everything). It polls
  * `status` (admin-status.ts) every 2 s while visible, computes ingest and forward rates from
  * successive counters (keeping at most 10 minutes, 300 samples, in memory) and draws them as
- * SVG sparklines. Made for a phone as much as a desk.
+ * SVG sparklines over the time seen so far, up to those 10 minutes. Made for a phone as much as a desk.
  *
  * Auth: when the admin server wants a bearer token, open `/#token=T`. The page moves the token
  * from the URL fragment (never sent to a server, kept out of logs and referrers) to this tab's
@@ -60,11 +60,11 @@ function recent(key){
   while(j>0&&n-j<5&&hist[j][key]>=hist[j-1][key])j--;
   if(j===n)return null;var a=hist[j],b=hist[n];return(b[key]-a[key])/((b.t-a.t)/1000)}
 function spark(id,vals,now){
-  var pts=[],max=0,i;
+  var pts=[],max=0,i,span=Math.min(SPAN,Math.max(1,now-hist[0].t));
   for(i=0;i<vals.length;i++)if(vals[i][1]>max)max=vals[i][1];
-  for(i=0;i<vals.length;i++)pts.push((120-(now-vals[i][0])*120/SPAN).toFixed(1)+','+(38-(max>0?vals[i][1]/max*36:0)).toFixed(1));
+  for(i=0;i<vals.length;i++)pts.push((120-(now-vals[i][0])*120/span).toFixed(1)+','+(38-(max>0?vals[i][1]/max*36:0)).toFixed(1));
   $(id).setAttribute('points',pts.join(' '));
-  set(id+'-max',vals.length?'last 10 min, max '+rate(max)+'/s':'')}
+  set(id+'-max',vals.length?'last '+dur(span)+', max '+rate(max)+'/s':'')}
 function render(s){
   hist.push({t:s.atMs,a:s.ingest.acceptedTotal,f:s.forward.sentTotal});
   while(hist.length>MAX||(hist.length&&hist[0].t<s.atMs-SPAN))hist.shift();
