@@ -6,6 +6,7 @@
  *   drain    [--rows 1000000]
  *   connections [--devices 1000,10000]
  *   start
+ *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
  *   compare  --baseline "<gateway command>" [--label L] [--duration 15s] [--rows 300000]
  *   fuzz     [--frames 150000] [--seed N] [--persistent-share 0] [--retain-share 0.05] [--typed-max-depth 64]
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       rows: { type: 'string' },
       baseline: { type: 'string' },
       label: { type: 'string' },
+      rounds: { type: 'string' },
       frames: { type: 'string' },
       seed: { type: 'string' },
       'persistent-share': { type: 'string' },
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
       return (await import('./scenarios/compare.js')).run({ baseline: values.baseline, label: values.label ?? 'baseline', duration: values.duration ?? '15s', rows: Number(values.rows ?? 300_000) });
     case 'profile':
       return (await import('./scenarios/profile.js')).run({ duration: values.duration ?? '15s' });
+    case 'metrics':
+      return (await import('./scenarios/metrics.js')).run({ duration: values.duration ?? '10s', rounds: Number(values.rounds ?? 2) });
     case 'start':
       return (await import('./scenarios/start.js')).run();
     case 'fuzz':
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
         typedMaxDepth: Number(values['typed-max-depth'] ?? 64),
       });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, profile, compare, fuzz`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, metrics, profile, compare, fuzz`);
   }
 }
 

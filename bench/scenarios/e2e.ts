@@ -62,13 +62,25 @@ function perSecond(sent: readonly number[], lat: readonly number[], start: numbe
 }
 
 /** One load against a fresh Kafka and gateway (EG_TEST_GATEWAY_CMD picks the gateway build). */
-export async function runE2eOnce(o: { name: string; devices: number; ratePerDevice: number; duration: string; gatewayConfig?: Record<string, Record<string, unknown>> }): Promise<E2eResult> {
+export async function runE2eOnce(o: {
+  name: string;
+  devices: number;
+  ratePerDevice: number;
+  duration: string;
+  gatewayConfig?: Record<string, Record<string, unknown>>;
+  /** Runs once the gateway listens, before the load starts (e.g. a scraper). */
+  onStarted?: (gw: GatewayProcess) => void;
+}): Promise<E2eResult> {
   const topic = `bench.e2e.${o.name.replace(/[^a-z0-9]/gi, '')}`;
   const kafka = await startBenchKafka([topic, 'bench.dlq']);
   const extra = o.gatewayConfig ?? {};
   const gw = new GatewayProcess({ config: { ...extra, log: { level: 'info' }, kafka: { ...(extra['kafka'] ?? {}), brokers: kafka.brokers, topic, dlqTopic: 'bench.dlq' } }, env: { GATEWAY_LOG_LEVEL: 'info' } });
   try {
     await gw.start();
+    if (o.onStarted) {
+      await gw.waitForEvent('admin_listening', 10_000).catch(() => undefined);
+      o.onStarted(gw);
+    }
     const sim = await runSimProcess({ url: gw.url, devices: o.devices, rate: o.ratePerDevice, duration: o.duration, payloadBytes: 200, window: 64 });
     const lat: number[] = [];
     const sent: number[] = [];
