@@ -23,6 +23,7 @@ import { createAuthenticator, type AuthCounters, type CredentialVerifier, type L
 import { allowsAnonymous, isLoopbackHost } from './config/mqtt-listener-schema.js';
 import { effectiveListeners } from './config/mqtt-schema.js';
 import { createIngestLimits } from './ingest/ingest-limits.js';
+import { createDeviceActivity, type BusiestDevices } from './ingest/device-activity.js';
 import type { LimitsSnapshot } from './ingest/limit-counters.js';
 import { TopicRouteTable } from './lib/topic-route.js';
 import { createDeviceCredentials } from './ingest/device-credentials.js';
@@ -37,7 +38,7 @@ import { DEVICE_CONFIG_TOPIC, type DeviceControlHooks, type DevicePort } from '.
 export interface GatewayStatus {
   gatewayId: string;
   mqtt: { host: string; port: number; listeners: Array<{ host: string; port: number; tls: boolean; anonymous: boolean }>; connectedClients: number };
-  ingest: IngestCounters & { auth: AuthCounters; subscribe: SubscribeCounters; limits: LimitsSnapshot };
+  ingest: IngestCounters & { auth: AuthCounters; subscribe: SubscribeCounters; limits: LimitsSnapshot; busiest: BusiestDevices };
   buffer: BufferStats & { oldestAgeMs: number | null };
   flow: { state: FlowState; heldRecords: number; delayedAckGroups: number; maxSizeBytes: number; lastCommitError: { code: string; message: string; at: number } | null };
   forward: PumpStats;
@@ -169,6 +170,8 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     exemptRetained: deviceControl ? (t) => deviceControl.enabled() && DEVICE_CONFIG_TOPIC.match(t) !== null : undefined,
     logger: log,
   });
+  // Busiest devices over the last 30-60 s; at most one id per allowed connection (0 = unlimited: 10,000).
+  const activity = createDeviceActivity({ maxDevices: config.mqtt.limits.maxConnections || 10_000, windowMs: 30_000 });
   const gate = createPublishGate({
     routes: config.mqtt.routes.map((r) => r.topic),
     maxPayloadBytes: config.mqtt.maxPayloadBytes,
@@ -177,6 +180,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     warnLog: limits.warnLog,
     logFieldMaxChars: limits.logFieldMaxChars,
     deviceControl,
+    activity,
   });
   const listeners = effectiveListeners(config.mqtt);
   let listener: MqttListener | null = null;
@@ -294,7 +298,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
           listeners: mqtt.addresses.map((b) => ({ host: b.host, port: b.port, tls: b.tls, anonymous: allowsAnonymous(b.config) })),
           connectedClients: mqtt.connectedClients,
         },
-        ingest: { ...gate.counters, auth: auth.counters, subscribe: mqtt.subscribeCounters, limits: limits.snapshot() },
+        ingest: { ...gate.counters, auth: auth.counters, subscribe: mqtt.subscribeCounters, limits: limits.snapshot(), busiest: activity.busiest(5) },
         buffer: withAge(buffer.stats()),
         flow: { state: flow.state, heldRecords: committer.pending, delayedAckGroups: committer.delayed, maxSizeBytes: current.buffer.maxSizeBytes, lastCommitError },
         forward: pump!.stats(),
@@ -330,6 +334,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         committer.flush();
         committer.close();
         expiry.close();
+        activity.close();
         await pump!.stop(opts?.forwardGraceMs ?? 10_000);
         await sink.close().catch((err) => log.warn({ event: 'kafka_producer_close_failed', err }, 'Kafka producer close failed'));
         const st = buffer.stats();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Process entry: `edge-gateway [run]` (default), `audit`, `devices ...`, `keys generate`,
- * `config sign|push|status`, `schemas export DIR`, `--version`.
+ * `config sign|push|status`, `schemas export DIR`, `status`, `--version`.
  * Load config -> createGateway -> start -> graceful close on SIGTERM/SIGINT.
  */
 import { describeError, isGatewayError } from './errors.js';
@@ -19,6 +19,8 @@ const USAGE = `usage:
 ${DEVICES_USAGE}
 ${KEYS_USAGE}
 ${CONFIG_USAGE}
+  edge-gateway status [--config FILE] [--url http://127.0.0.1:9883] [--token T] [--json]
+                                  the running gateway's snapshot from its admin server (GET /status)
   edge-gateway schemas export DIR [--config FILE]       write the .avsc files of every envelope
   edge-gateway sim [firmware-sim options]               simulated device fleet (single-executable builds)
   edge-gateway --version                                gateway, Node, arch and SQLite versions`;
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return runConfigCommand(rest);
     case 'schemas':
       return runSchemasCommand(rest);
+    case 'status': // loaded on demand: the gateway itself never needs it
+      return (await import('./cli/status-command.js')).runStatusCommand(rest);
     case 'run':
       return runGatewayCommand(rest);
     default:

@@ -3,7 +3,9 @@
  *   GET /healthz  200 while the process and its event loop answer (no auth: says nothing else)
  *   GET /readyz   200 when listeners are bound and the buffer is writable, else 503; JSON
  *                 reports Kafka too, which readiness does not require (the gateway is useful offline)
- *   GET /status   the status record the heartbeat writes (status-record.ts), JSON
+ *   GET /         the live status page (status-page.ts; no auth: it holds no data, and asks for
+ *                 the token itself before it reads /status)
+ *   GET /status   the snapshot the page and `edge-gateway status` show (admin-status.ts), JSON
  *   GET /metrics  Prometheus text format (gateway-metrics.ts)
  * Every endpoint but /healthz requires the bearer token and/or an operator certificate when the
  * config names one; the schema refuses a non-loopback bind with neither.
@@ -18,7 +20,8 @@ import { readTlsServerOptions } from '../config/tls-files.js';
 import { describeError } from '../errors.js';
 import type { GatewayHealth } from '../gateway.js';
 import type { Logger } from '../lib/logger.js';
-import type { GatewayStatusRecord } from './status-record.js';
+import type { AdminStatus } from './admin-status.js';
+import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from './status-page.js';
 
 export interface Readiness {
   ready: boolean;
@@ -38,7 +41,7 @@ export interface AdminServerOptions {
   config: Readonly<AdminConfig>;
   logger: Logger;
   readiness(): Readiness;
-  status(): GatewayStatusRecord;
+  status(): AdminStatus;
   metrics: { contentType: string; scrape(): Promise<string> };
 }
 
@@ -99,6 +102,11 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     if (path === '/healthz') return send(res, 200, { status: 'ok', uptimeSecs: Math.round(process.uptime()) });
+    if (path === '/') {
+      res.writeHead(200, STATUS_PAGE_HEADERS);
+      res.end(req.method === 'HEAD' ? undefined : STATUS_PAGE_HTML);
+      return;
+    }
     if (path !== '/readyz' && path !== '/status' && path !== '/metrics') return send(res, 404, { error: 'not found' });
     if (!isAuthorized(c, req.headers.authorization, req.socket as TLSSocket)) {
       return send(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="edge-gateway admin"' });

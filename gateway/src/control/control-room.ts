@@ -18,6 +18,7 @@ import type { KafkaLink } from './kafka-link.js';
 import { createKafkaLink } from './kafka-link-impl.js';
 import { createRemoteConfigClient, type RemoteConfigClient } from './remote-config.js';
 import { createAdminServer, readiness, type AdminServer } from './admin-server.js';
+import { buildAdminStatus } from './admin-status.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { gatewayVersion } from '../cli/version.js';
 import { createStatsLog } from './stats-log.js';
@@ -187,7 +188,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
         const g = supervisor.gateway();
         return readiness(g?.health() ?? null, g?.status().flow.state ?? null);
       },
-      status: () => statusSnapshot.snapshot(),
+      status: () => buildAdminStatus(statusSnapshot.snapshot(), supervisor.gateway()?.status() ?? null),
       metrics,
     });
     admin = server;

@@ -24,6 +24,7 @@ import { truncateField } from '../lib/log-fields.js';
 import type { RateLimitedLog } from '../lib/rate-limited-log.js';
 import { TopicRouteTable } from '../lib/topic-route.js';
 import { clientIdentity } from './client-identity.js';
+import type { DeviceActivity } from './device-activity.js';
 
 export interface PublishGateOptions {
   routes: readonly string[];
@@ -37,6 +38,8 @@ export interface PublishGateOptions {
   logFieldMaxChars: number;
   /** Device configuration answers go here (absent: device configuration is off). */
   deviceControl?: Pick<DeviceControlHooks, 'onConfigAck' | 'enabled'> | undefined;
+  /** Accepted publishes per device (the status page's busiest devices). */
+  activity?: Pick<DeviceActivity, 'count'> | undefined;
 }
 
 export interface IngestCounters {
@@ -62,7 +65,7 @@ export interface PublishGate {
 export function createPublishGate(opts: PublishGateOptions): PublishGate {
   let table = new TopicRouteTable(opts.routes);
   const counters: IngestCounters = { acceptedTotal: 0, localTotal: 0, willsNotForwardedTotal: 0, configAcksTotal: 0, rejectedTotal: {} };
-  const { committer, maxPayloadBytes, deviceControl } = opts;
+  const { committer, maxPayloadBytes, deviceControl, activity } = opts;
   let unrouted = opts.unrouted;
   const field = (s: string) => truncateField(s, opts.logFieldMaxChars);
 
@@ -116,6 +119,7 @@ export function createPublishGate(opts: PublishGateOptions): PublishGate {
       return reject(client, packet, gatewayError('GW_ERR_INGEST_PAYLOAD_TOO_LARGE', `${payload.length} > ${maxPayloadBytes} bytes`), callback);
     }
     counters.acceptedTotal++;
+    activity?.count(hit.deviceId);
     committer.submit(
       { deviceId: hit.deviceId, topic, qos: packet.qos, receivedAt: Date.now(), payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) },
       callback as CommitCallback,

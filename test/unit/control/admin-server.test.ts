@@ -9,7 +9,7 @@ import { adminAuthMode, createAdminServer, isAuthorized, readiness, type AdminSe
 import { loadConfig, validateConfig } from '../../../gateway/src/config/load-config.js';
 import { createLogger } from '../../../gateway/src/lib/logger.js';
 import type { AdminConfig } from '../../../gateway/src/config/admin-schema.js';
-import type { GatewayStatusRecord } from '../../../gateway/src/control/status-record.js';
+import type { AdminStatus } from '../../../gateway/src/control/admin-status.js';
 
 const TOKEN = 'a-token-of-32-characters-0123456';
 const admin = (a: Record<string, unknown>): AdminConfig => validateConfig({ admin: a }).admin;
@@ -73,7 +73,7 @@ async function withServer(config: AdminConfig, fn: (base: string) => Promise<voi
     config: { ...config, port: 0 },
     logger: createLogger('silent'),
     readiness: () => readiness({ listening: true, kafkaUp: false, lastAckedEncodedAt: 0, bufferedRows: 0, bufferFailing: false }, 'open'),
-    status: () => ({ kind: 'edge-gateway-status' }) as GatewayStatusRecord,
+    status: () => ({ kind: 'edge-gateway-admin-status' }) as AdminStatus,
     metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', scrape: async () => '# TYPE x counter\nx 1\n' },
     ...over,
   });

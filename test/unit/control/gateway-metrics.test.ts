@@ -26,6 +26,7 @@ function fakeStatus(): GatewayStatus {
         retainedIgnoredRoutedTotal: 0, retainedDroppedTotal: 0, qos2RefusedTotal: 0, publishesThrottledTotal: 0,
         connections: 7, retainedMessages: 0, retainedBytes: 0, retainedExemptMessages: 0, retainedExemptBytes: 0, queuedMessages: 0, storedQos2Packets: 0,
       },
+      busiest: { windowMs: 30_000, devices: [], untracked: 0 },
     },
     buffer: {
       rows: 40, bytes: 2500, oldestReceivedAt: 1, oldestAgeMs: 1500, deadLetterRows: 2, appendedTotal: 118, ackedTotal: 76,
