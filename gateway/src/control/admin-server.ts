@@ -17,7 +17,6 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AdminConfig } from '../config/admin-schema.js';
 import { readTlsServerOptions } from '../config/tls-files.js';
-import { describeError } from '../errors.js';
 import type { GatewayHealth } from '../gateway.js';
 import type { Logger } from '../lib/logger.js';
 import type { AdminStatus } from './admin-status.js';
@@ -121,7 +120,7 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
       res.writeHead(200, { 'content-type': o.metrics.contentType, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : text);
     } catch (err) {
-      log.error({ event: 'admin_request_failed', path, err: describeError(err) }, 'admin request failed');
+      log.error({ event: 'admin_request_failed', path, err }, 'admin request failed');
       send(res, 500, { error: 'internal error' });
     }
   }
@@ -132,7 +131,7 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
         server.once('error', reject);
         server.listen(c.port, c.host, () => {
           server.off('error', reject);
-          server.on('error', (err) => log.error({ event: 'admin_error', err: describeError(err) }, 'admin listener error'));
+          server.on('error', (err) => log.error({ event: 'admin_error', err }, 'admin listener error'));
           const a = server.address() as AddressInfo;
           log.info({ event: 'admin_listening', host: c.host, port: a.port, tls: tls !== undefined, auth: adminAuthMode(c) }, `admin HTTP on ${c.host}:${a.port}${tls ? ' (TLS)' : ''}`);
           resolve({ host: c.host, port: a.port });

@@ -195,7 +195,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     try {
       await server.start();
     } catch (err) {
-      log.error({ event: 'admin_listen_failed', host: a.host, port: a.port, err: describeError(err) }, 'admin HTTP listener not bound; retrying in 5 s');
+      log.error({ event: 'admin_listen_failed', host: a.host, port: a.port, err }, 'admin HTTP listener not bound; retrying in 5 s');
       if (admin === server && !closed) adminRetry = setTimeout(() => void openAdmin(supervisor.inEffect().config), 5000).unref();
     }
   }
