@@ -28,8 +28,12 @@ export function formatAdminStatus(s: AdminStatus): string {
     ['at', s.at],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+  // Device ids, Kafka errors and push reasons come from outside: a control character (an ESC
+  // sequence can retitle, clear or write the clipboard of the operator's terminal) is shown escaped.
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${printable(v)}`).join('\n') + '\n';
 }
+
+const printable = (s: string): string => s.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const num = (n: number): string => n.toLocaleString('en-US');
 

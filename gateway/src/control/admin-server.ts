@@ -13,7 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AdminConfig } from '../config/admin-schema.js';
 import { readTlsServerOptions } from '../config/tls-files.js';
@@ -99,6 +99,9 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
+    // No endpoint takes a body: answer, then close instead of draining whatever was declared
+    // (node reads an unconsumed body to the end to keep the connection alive; 1 GB would be read).
+    if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) res.setHeader('connection', 'close');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     if (path === '/healthz') return send(res, 200, { status: 'ok', uptimeSecs: Math.round(process.uptime()) });
     if (path === '/') {
@@ -107,6 +110,9 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
       return;
     }
     if (path !== '/readyz' && path !== '/status' && path !== '/metrics') return send(res, 404, { error: 'not found' });
+    // Unauthenticated (loopback) answers only requests addressed to loopback or an IP: a web page
+    // whose own name the attacker re-points at 127.0.0.1 (DNS rebinding) must not read them.
+    if (adminAuthMode(c) === 'none' && !isLiteralHost(req.headers.host)) return send(res, 421, { error: 'Host must be localhost or an IP address' });
     if (!isAuthorized(c, req.headers.authorization, req.socket as TLSSocket)) {
       return send(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="edge-gateway admin"' });
     }
@@ -147,6 +153,15 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
       return closing;
     },
   };
+}
+
+/** `localhost` or an IP literal, with or without a port: a Host no DNS name can stand for. */
+export function isLiteralHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host);
+  const name = m?.[1] ?? m?.[2];
+  if (name === undefined) return false;
+  return name.toLowerCase() === 'localhost' || isIP(name) !== 0;
 }
 
 function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -73,6 +73,13 @@ export interface GatewayMetricsOptions {
   status(): GatewayStatus | null;
   /** Static labels of gateway_info. */
   info(): Record<string, string>;
+  /**
+   * A scrape asked for within this many ms of the last one's start gets that one's text (and
+   * concurrent scrapes share one): scraping in a tight loop, by however many clients, costs one
+   * exposition per interval, not the event loop the MQTT side needs. Default 1000; 0 = every time.
+   */
+  reuseMs?: number;
+  now?: () => number;
 }
 
 export interface GatewayMetrics {
@@ -94,6 +101,9 @@ export function createGatewayMetrics(o: GatewayMetricsOptions): GatewayMetrics {
   let snap: GatewayStatus | null = null;
   let enabled = false;
   let defaults = false;
+  const reuseMs = o.reuseMs ?? 1000;
+  const now = o.now ?? Date.now;
+  let last: { at: number; text: Promise<string> } | null = null;
 
   for (const m of SNAPSHOT_METRICS) {
     const labelNames = m.label ? [m.label] : [];
@@ -159,13 +169,24 @@ export function createGatewayMetrics(o: GatewayMetricsOptions): GatewayMetrics {
     contentType: registry.contentType,
     registry,
     observer,
-    async scrape() {
-      snap = o.status();
-      try {
-        return await registry.metrics();
-      } finally {
-        snap = null;
-      }
+    scrape() {
+      const t = now();
+      if (last !== null && t - last.at < reuseMs && t >= last.at) return last.text;
+      const text = (async () => {
+        snap = o.status();
+        try {
+          return await registry.metrics();
+        } finally {
+          snap = null;
+        }
+      })();
+      const entry = { at: t, text };
+      last = entry;
+      // A failed scrape is not reused.
+      text.catch(() => {
+        if (last === entry) last = null;
+      });
+      return text;
     },
     setEnabled(on) {
       enabled = on;

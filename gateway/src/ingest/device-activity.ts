@@ -3,8 +3,11 @@
  * of the status page). On the hot path this is one Map lookup and set per accepted publish; every
  * `windowMs` the generations rotate, so a device that went quiet falls out after at most two
  * windows. Bounded: at most `maxDevices` ids per generation; publishes of devices beyond that are
- * counted together as `untracked` instead of growing the map.
+ * counted together as `untracked` instead of growing the map, and so are ids no device may have
+ * (device-id.ts: an anonymous client id is not checked at login and may be 64 KB long or hold
+ * control characters), so the map's size in bytes is bounded too.
  */
+import { isValidDeviceId } from './device-id.js';
 
 export interface BusyDevice {
   deviceId: string;
@@ -42,7 +45,7 @@ export function createDeviceActivity(opts: { maxDevices: number; windowMs: numbe
   function count(deviceId: string): void {
     const n = current.get(deviceId);
     if (n !== undefined) current.set(deviceId, n + 1);
-    else if (current.size < opts.maxDevices) current.set(deviceId, 1);
+    else if (current.size < opts.maxDevices && isValidDeviceId(deviceId)) current.set(deviceId, 1);
     else untrackedCurrent++;
   }
 

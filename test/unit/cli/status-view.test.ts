@@ -89,3 +89,15 @@ test('the admin address and token: config admin section, env token, flags win; a
   assert.deepEqual(adminTarget({ configPath: path, url: 'http://10.0.0.5:1', token: 'flag', env: {} }), { url: 'http://10.0.0.5:1', token: 'flag' });
   assert.deepEqual(adminTarget({ configPath: undefined, env: {} }), { url: 'http://127.0.0.1:9883', token: undefined });
 });
+
+test('strings from outside (device ids, Kafka errors, push reasons) reach the terminal without control characters', () => {
+  const esc = '\u001b]52;c;cm0gLXJmIH4=\u0007\u001b[2J\r\u009b31m';
+  const out = formatAdminStatus({
+    ...snapshot,
+    devices: { ...snapshot.devices, busiest: [{ deviceId: `evil${esc}`, messages: 1 }] },
+    kafka: { up: false, lastError: `broker says ${esc}` },
+    config: { ...snapshot.config, lastResult: { ...snapshot.config.lastResult!, reason: `bad ${esc}`, code: `X${esc}` } },
+  });
+  assert.doesNotMatch(out.replace(/\n/g, ''), /\p{Cc}/u);
+  assert.match(out, /evil\\u001b\]52;c;cm0gLXJmIH4=\\u0007\\u001b\[2J\\u000d\\u009b31m 1/);
+});

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { adminAuthMode, createAdminServer, isAuthorized, readiness, type AdminServerOptions } from '../../../gateway/src/control/admin-server.js';
 import { loadConfig, validateConfig } from '../../../gateway/src/config/load-config.js';
 import { createLogger } from '../../../gateway/src/lib/logger.js';
@@ -121,5 +122,69 @@ test('status codes and bodies: readyz 503 when not ready, metrics content type, 
     assert.equal(m.status, 200);
     assert.match(m.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     assert.equal(await m.text(), '# TYPE x counter\nx 1\n');
+  });
+});
+
+/** Writes `declared` bytes of body after `head` until the server closes; resolves with the first response line and the bytes written. */
+function sendBody(base: string, head: string, declared: number): Promise<{ status: string; written: number }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve) => {
+    const c = connect(Number(port), hostname);
+    let written = 0;
+    let reply = '';
+    let closed = false;
+    const chunk = Buffer.alloc(64 * 1024);
+    c.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    c.on('error', () => undefined);
+    c.on('close', () => {
+      closed = true;
+      resolve({ status: reply.split('\r\n', 1)[0]!, written });
+    });
+    c.write(head.replace('\r\n\r\n', `\r\ncontent-length: ${declared}\r\n\r\n`));
+    const pump = (): void => {
+      while (!closed && written < declared) {
+        written += chunk.length;
+        if (!c.write(chunk)) return void c.once('drain', pump);
+      }
+      if (!closed) c.end();
+    };
+    pump();
+  });
+}
+
+test('a request body is never read: the answer closes the connection instead of draining a huge upload', async () => {
+  const GiB = 1024 ** 3;
+  await withServer(admin({}), async (base) => {
+    const post = await sendBody(base, 'POST /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n', GiB);
+    assert.match(post.status, /^HTTP\/1\.1 405/);
+    assert.ok(post.written < GiB, `the server read all ${post.written} bytes`);
+    const get = await sendBody(base, 'GET /status HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n', GiB);
+    assert.match(get.status, /^HTTP\/1\.1 (200|413)/);
+    assert.ok(get.written < GiB, `the server read all ${get.written} bytes`);
+  });
+});
+
+test('unauthenticated loopback: a Host that is not loopback or an IP (DNS rebinding) gets 421 on everything but /healthz', async () => {
+  await withServer(admin({}), async (base) => {
+    const { port } = new URL(base);
+    const asHost = (path: string, host: string): Promise<string> =>
+      new Promise((resolve) => {
+        const c = connect(Number(port), '127.0.0.1');
+        let reply = '';
+        c.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+        c.on('close', () => resolve(reply.split('\r\n', 1)[0]!));
+        c.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      });
+    for (const path of ['/status', '/metrics', '/readyz']) {
+      assert.match(await asHost(path, 'rebind.attacker.example:9883'), /^HTTP\/1\.1 421/, path);
+      assert.match(await asHost(path, '127.0.0.1.attacker.example'), /^HTTP\/1\.1 421/, path);
+      for (const ok of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost', `[::1]:${port}`, '127.0.0.2']) assert.match(await asHost(path, ok), /^HTTP\/1\.1 200/, `${path} ${ok}`);
+    }
+    assert.match(await asHost('/healthz', 'rebind.attacker.example'), /^HTTP\/1\.1 200/);
+  });
+  // With a token the Host does not matter (a rebinding page has no token).
+  await withServer(admin({ token: TOKEN }), async (base) => {
+    const res = await fetch(`${base}/status`, { headers: { authorization: `Bearer ${TOKEN}`, host: 'gw.example' } });
+    assert.equal(res.status, 200);
   });
 });

@@ -58,7 +58,7 @@ function value(byName: Map<string, { values: MetricValue<string>[] }>, name: str
 
 test('a snapshot maps to one value per metric, labelled maps by label', async () => {
   const status = fakeStatus();
-  const m = createGatewayMetrics({ status: () => status, info: () => ({}) });
+  const m = createGatewayMetrics({ status: () => status, info: () => ({}), reuseMs: 0 });
   const text = await m.scrape();
   for (const def of SNAPSHOT_METRICS) assert.match(text, new RegExp(`^# TYPE ${def.name} ${def.type}$`, 'm'), def.name);
   const line = (s: string) => assert.ok(text.split('\n').includes(s), `missing line: ${s}`);
@@ -92,7 +92,7 @@ test('every metric is named gateway_<stage>_<thing>[_unit], counters end in _tot
 
 test('the next scrape reads the pipeline of that moment (a rebuild: new counts)', async () => {
   let status: GatewayStatus | null = fakeStatus();
-  const m = createGatewayMetrics({ status: () => status, info: () => ({}) });
+  const m = createGatewayMetrics({ status: () => status, info: () => ({}), reuseMs: 0 });
   assert.match(await m.scrape(), /^gateway_ingest_publishes_accepted_total 120$/m);
   status = { ...fakeStatus(), ingest: { ...fakeStatus().ingest, acceptedTotal: 3 } };
   assert.match(await m.scrape(), /^gateway_ingest_publishes_accepted_total 3$/m);
@@ -128,4 +128,19 @@ test('histograms fill from the observer only while enabled', async () => {
 test('no pipeline (between rebuilds): the scrape still answers, with gateway_info', async () => {
   const { byName } = await scrape(null);
   assert.equal(value(byName, 'gateway_info', { gateway_id: 'gw-1' }), 1);
+});
+
+test('scrapes in a tight loop or side by side share one exposition per reuse interval', async () => {
+  let t = 1000;
+  let snapshots = 0;
+  let status = fakeStatus();
+  const m = createGatewayMetrics({ status: () => (snapshots++, status), info: () => ({}), reuseMs: 1000, now: () => t });
+  const side = await Promise.all(Array.from({ length: 50 }, () => m.scrape()));
+  for (let i = 0; i < 50; i++) await m.scrape();
+  assert.equal(snapshots, 1);
+  assert.equal(new Set(side).size, 1);
+  status = { ...fakeStatus(), ingest: { ...fakeStatus().ingest, acceptedTotal: 7 } };
+  t += 1000;
+  assert.match(await m.scrape(), /^gateway_ingest_publishes_accepted_total 7$/m);
+  assert.equal(snapshots, 2);
 });

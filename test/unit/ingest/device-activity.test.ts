@@ -67,3 +67,12 @@ test('bounded: ids beyond maxDevices per generation are counted as untracked', (
   assert.equal(a.busiest(5).untracked, 4, "the previous generation's untracked count stays in the window");
   assert.deepEqual(a.busiest(1).devices, [{ deviceId: 'a', messages: 2 }]);
 });
+
+test('an id no device may have (10 KB, control characters) is counted as untracked, not kept', (t) => {
+  const a = createDeviceActivity({ maxDevices: 100, windowMs: 0 });
+  t.after(() => a.close());
+  a.count('x'.repeat(10_000));
+  a.count('evil\u001b[2J');
+  a.count('<b>html-is-text<b>');
+  assert.deepEqual(a.busiest(5), { windowMs: a.busiest(5).windowMs, untracked: 2, devices: [{ deviceId: '<b>html-is-text<b>', messages: 1 }] });
+});
