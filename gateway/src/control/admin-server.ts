@@ -84,15 +84,18 @@ export function createAdminServer(o: AdminServerOptions): AdminServer {
   const tls = c.tls;
   const server: Server = tls
     ? createHttpsServer({
+        connectionsCheckingInterval: 1000,
         ...readTlsServerOptions('admin.tls', tls),
         requestCert: tls.clientCert !== 'none',
         rejectUnauthorized: tls.clientCert === 'require',
       })
-    : createHttpServer();
-  // A probe endpoint for operators: a handful of connections, short timeouts.
+    : createHttpServer({ connectionsCheckingInterval: 1000 });
+  // A probe endpoint for operators: a bounded number of connections, short timeouts, checked
+  // every second, so idle sockets cannot hold every slot (and time out /healthz) for long.
   server.maxConnections = 64;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
   server.on('request', (req, res) => void handle(req, res));
   server.on('clientError', (_err, socket) => socket.destroy());
   let closing: Promise<void> | null = null;
