@@ -214,6 +214,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     sink,
     logger: log,
     dlqTopic: config.kafka.dlqTopic,
+    dlqMaxValueBytes: config.kafka.dlqMaxValueBytes,
     batchMaxRecords: config.kafka.batchMaxRecords,
     batchMaxBytes: config.kafka.batchMaxBytes,
     lingerMs: config.kafka.lingerMs,
@@ -280,7 +281,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       flow.reconfigure({ maxSizeBytes: b.maxSizeBytes, highWatermark: b.highWatermark, lowWatermark: b.lowWatermark, maxAckDelayMs: b.maxAckDelayMs });
       committer.reconfigure({ lingerMs: b.commitLingerMs, overflowPolicy: b.overflowPolicy });
       expiry.setMaxAgeSecs(b.maxAgeSecs);
-      pump!.reconfigure({ encoder: nextEncoder, dlqTopic: k.dlqTopic, batchMaxRecords: k.batchMaxRecords, batchMaxBytes: k.batchMaxBytes, lingerMs: k.lingerMs, retryInitialMs: k.retryInitialMs, retryMaxMs: k.retryMaxMs });
+      pump!.reconfigure({ encoder: nextEncoder, dlqTopic: k.dlqTopic, dlqMaxValueBytes: k.dlqMaxValueBytes, batchMaxRecords: k.batchMaxRecords, batchMaxBytes: k.batchMaxBytes, lingerMs: k.lingerMs, retryInitialMs: k.retryInitialMs, retryMaxMs: k.retryMaxMs });
       current = next;
       flow.update(buffer.stats().bytes, false);
       committer.kick();

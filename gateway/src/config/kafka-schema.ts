@@ -27,6 +27,9 @@ export const kafkaSchema = z
     clientId: z.string().min(1).default('edge-gateway'),
     topic: live(z.string().min(1).default('telemetry.raw')).describe('Default telemetry topic'),
     dlqTopic: live(z.string().min(1).default('telemetry.dlq')).describe('Dead-letter topic; the reason is in the "x-dlq-reason" header'),
+    dlqMaxValueBytes: live(z.number().int().min(1024).default(64 * 1024)).describe(
+      'Largest value sent to the dead-letter topic: a dead letter\'s payload is cut to fit (header "x-dlq-truncated"), so a record Kafka refused as too large still reaches the DLQ topic. Keep it below the DLQ topic\'s max.message.bytes',
+    ),
     compression: z.enum(['none', 'gzip']).default('gzip'),
     batchMaxRecords: live(z.number().int().positive().default(5000)).describe('Most buffered records in one Kafka send'),
     batchMaxBytes: live(z.number().int().positive().default(4 * 1024 * 1024)).describe('Most payload bytes in one Kafka send'),

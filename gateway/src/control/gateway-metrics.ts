@@ -65,6 +65,8 @@ export const SNAPSHOT_METRICS: readonly SnapshotMetric[] = [
   { name: 'gateway_forward_records_total', type: 'counter', help: 'Messages Kafka acknowledged (DLQ messages included)', read: (s) => s.forward.sentTotal },
   { name: 'gateway_forward_bytes_total', type: 'counter', help: 'Encoded value bytes Kafka acknowledged', read: (s) => s.forward.sentBytesTotal },
   { name: 'gateway_forward_errors_total', type: 'counter', label: 'code', help: 'Failed Kafka connects and sends (each retry counts), by error code', read: (s) => s.forward.sendErrorsByCode },
+  { name: 'gateway_forward_dlq_records_total', type: 'counter', label: 'code', help: 'Dead letters Kafka acknowledged on the DLQ topic, by code', read: (s) => s.forward.dlqSentByCode },
+  { name: 'gateway_forward_dlq_undeliverable_total', type: 'counter', label: 'code', help: 'Dead letters kept only in the local dead_letters table (the DLQ topic refused them or they could not be encoded for it), by code', read: (s) => s.forward.dlqUndeliverableByCode },
   { name: 'gateway_forward_poison_rows_total', type: 'counter', help: 'Rows dead-lettered unsent by the crash breaker', read: (s) => s.forward.poisonRowsTotal },
 ];
 

@@ -3,7 +3,7 @@
  * holds from buffer to partition. Invariant: rows are deleted (ack) only after the sink
  * resolved, i.e. after Kafka acknowledged them with acks=all. Failures keep the same lease and
  * retry it after a capped, jittered backoff; a record Kafka permanently rejects is isolated by
- * halving the lease and dead-lettered, so the queue moves on.
+ * halving the lease, sent (truncated) to the DLQ topic and dead-lettered, so the queue moves on.
  */
 import type { TelemetryBuffer } from '../buffer/buffer.js';
 import { isPoisonRow, type CrashGuard, type CrashGuardStore } from '../buffer/crash-guard.js';
@@ -13,6 +13,7 @@ import { createBackoff, sleep } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
 import type { PipelineObserver } from '../lib/pipeline-observer.js';
 import type { DeadLetter, Lease, StoredRecord } from '../record.js';
+import { deadLetterMessage, isPermanentRefusal, onRejected } from './dead-letter-message.js';
 import type { OutMessage, TelemetrySink } from './sink.js';
 
 export interface PumpOptions {
@@ -21,6 +22,8 @@ export interface PumpOptions {
   sink: TelemetrySink;
   logger: Logger;
   dlqTopic: string;
+  /** Largest value sent to the DLQ topic: a dead letter's payload is cut to fit. */
+  dlqMaxValueBytes: number;
   batchMaxRecords: number;
   batchMaxBytes: number;
   lingerMs: number;
@@ -45,6 +48,10 @@ interface Prepared {
   encodedAt: number;
   /** Encoded value bytes of `messages`. */
   bytes: number;
+  /** x-dlq-code of each DLQ message in `messages`; null when there is none. */
+  dlqCodes: string[] | null;
+  /** Codes of dead letters that have no DLQ message (it could not be encoded); null when none. */
+  localOnlyCodes: string[] | null;
 }
 
 /**
@@ -63,6 +70,13 @@ export interface PumpStats {
   sendErrorsByCode: Readonly<Record<string, number>>;
   /** Rows dead-lettered unsent by the crash breaker (GW_ERR_FORWARD_POISON_ROW). */
   poisonRowsTotal: number;
+  /** DLQ messages Kafka acknowledged, by x-dlq-code (encode failures and Kafka rejections). */
+  dlqSentByCode: Readonly<Record<string, number>>;
+  /**
+   * Dead letters that could not be put on the DLQ topic (it refused them too, or they could not
+   * be encoded for it), by code: the cloud does not know of them; only the local table has them.
+   */
+  dlqUndeliverableByCode: Readonly<Record<string, number>>;
   lastSendMs: number;
   /** Encoding time (epoch ms) of the newest batch Kafka acknowledged; 0 = none yet. */
   lastAckedEncodedAt: number;
@@ -78,8 +92,10 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
+  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
   private readonly sendErrors: Record<string, number> = {};
+  private readonly dlqSent: Record<string, number> = {};
+  private readonly dlqUndeliverable: Record<string, number> = {};
   /** While set, the rows it names are forwarded one at a time (see forwardGuarded). */
   private guard: CrashGuard | null = null;
 
@@ -91,7 +107,7 @@ export class ForwardPump {
    * Live config: the encoder (routes, schemas, topics) and the batching and retry settings. A
    * lease already encoded is sent as it is; the next lease uses the new values.
    */
-  reconfigure(next: Pick<PumpOptions, 'encoder' | 'dlqTopic' | 'batchMaxRecords' | 'batchMaxBytes' | 'lingerMs' | 'retryInitialMs' | 'retryMaxMs'>): void {
+  reconfigure(next: Pick<PumpOptions, 'encoder' | 'dlqTopic' | 'dlqMaxValueBytes' | 'batchMaxRecords' | 'batchMaxBytes' | 'lingerMs' | 'retryInitialMs' | 'retryMaxMs'>): void {
     const retryChanged = next.retryInitialMs !== this.o.retryInitialMs || next.retryMaxMs !== this.o.retryMaxMs;
     this.o = { ...this.o, ...next };
     if (retryChanged) this.backoff = createBackoff({ initialMs: next.retryInitialMs, maxMs: next.retryMaxMs });
@@ -118,7 +134,14 @@ export class ForwardPump {
   stats(): PumpStats {
     let total = 0;
     for (const code in this.sendErrors) total += this.sendErrors[code]!;
-    return { ...this.s, kafkaUp: this.kafkaUp, sendErrorsTotal: total, sendErrorsByCode: { ...this.sendErrors } };
+    return {
+      ...this.s,
+      kafkaUp: this.kafkaUp,
+      sendErrorsTotal: total,
+      sendErrorsByCode: { ...this.sendErrors },
+      dlqSentByCode: { ...this.dlqSent },
+      dlqUndeliverableByCode: { ...this.dlqUndeliverable },
+    };
   }
 
   private countError(e: GatewayError): void {
@@ -286,25 +309,32 @@ export class ForwardPump {
    * flight); a crash before it only means the lease is sent again after restart.
    */
   private async deliver(p: Prepared, deferAck = false): Promise<void> {
-    const lease = p.lease;
+    const rejected = await this.sendUntilSettled(p, deferAck);
+    if (rejected !== null) await this.isolateRejected(p, rejected);
+  }
+
+  /**
+   * Sends until Kafka acknowledged (null) or the pump stops (null, rows stay buffered); returns
+   * the error if Kafka permanently rejected the send. Other failures are retried after backoff.
+   */
+  private async sendUntilSettled(p: Prepared, deferAck: boolean): Promise<GatewayError | null> {
     for (;;) {
       try {
         await this.sendOnce(p, deferAck);
         this.backoff.reset();
         this.markUp();
-        return;
+        return null;
       } catch (err) {
         const e: GatewayError = isGatewayError(err) ? err : gatewayError('GW_ERR_FORWARD_SEND', describeError(err), { cause: err });
-        if (e.code === 'GW_ERR_FORWARD_REJECTED') {
+        if (isPermanentRefusal(e)) {
           this.markUp();
-          await this.isolateRejected(lease, e);
-          return;
+          return e;
         }
         this.countError(e);
         this.markDown(e);
-        if (this.stopping) return;
+        if (this.stopping) return null;
         await sleep(this.backoff.next(), this.abort.signal);
-        if (this.stopping) return;
+        if (this.stopping) return null;
       }
     }
   }
@@ -315,7 +345,8 @@ export class ForwardPump {
    * device's records share one partition, whose produce is all-or-nothing. Only then halve
    * within the offending device. Other devices are thus re-sent at most once.
    */
-  private async isolateRejected(lease: Lease, err: GatewayError): Promise<void> {
+  private async isolateRejected(p: Prepared, err: GatewayError): Promise<void> {
+    const lease = p.lease;
     const byDevice = new Map<string, StoredRecord[]>();
     for (const r of lease.records) {
       const list = byDevice.get(r.deviceId);
@@ -330,9 +361,7 @@ export class ForwardPump {
       return;
     }
     if (lease.records.length === 1) {
-      const record = lease.records[0]!;
-      this.o.logger.warn({ event: 'record_rejected', code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message }, 'Kafka rejected a record; dead-lettered locally');
-      await this.ackDurably(lease, [{ record, code: err.code, reason: err.message }]);
+      await this.deadLetterRejected(p, err);
       return;
     }
     const mid = Math.floor(lease.records.length / 2);
@@ -340,6 +369,45 @@ export class ForwardPump {
       if (this.stopping) return;
       await this.deliver(this.prepare(subLease(part)));
     }
+  }
+
+  /**
+   * One record Kafka permanently rejected (`p` holds it alone). It goes to the DLQ topic, cut to
+   * kafka.dlqMaxValueBytes, and to the local table; the row leaves the buffer only once the DLQ
+   * record is acknowledged. If the DLQ topic refuses it too, or what was refused already was a
+   * DLQ record, it is kept locally only (one attempt each: never a loop) and counted.
+   */
+  private async deadLetterRejected(p: Prepared, err: GatewayError): Promise<void> {
+    const record = p.lease.records[0]!;
+    const refused = p.messages[0];
+    const dead: DeadLetter = p.deadLetters[0] ?? { record, code: err.code, reason: err.message };
+    const log = { code: err.code, deviceId: record.deviceId, seq: record.seq, reason: err.message };
+    if (onRejected(refused, this.o.dlqTopic) === 'keepLocally') {
+      this.o.logger.error({ event: 'dlq_refused', ...log, dlqCode: dead.code }, 'Kafka refused a dead letter on the DLQ topic; kept in the local dead_letters table only');
+      await this.keepLocally(p.lease, { ...dead, reason: `${dead.reason}; DLQ topic refused it: ${err.message}` });
+      return;
+    }
+    this.o.logger.warn({ event: 'record_rejected', ...log, dlqTopic: this.o.dlqTopic }, 'Kafka rejected a record; sending it to the DLQ topic and the local dead_letters table');
+    let message: OutMessage;
+    try {
+      message = deadLetterMessage(this.o.encoder, record, dead, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes }, refused);
+    } catch (e) {
+      this.o.logger.error({ event: 'dlq_encode_failed', code: dead.code, deviceId: record.deviceId, seq: record.seq, err: e }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
+      await this.keepLocally(p.lease, dead);
+      return;
+    }
+    const dlq: Prepared = { lease: p.lease, messages: [message], deadLetters: [dead], encodedAt: p.encodedAt, bytes: message.value.length, dlqCodes: [dead.code], localOnlyCodes: null };
+    const refusedToo = await this.sendUntilSettled(dlq, false);
+    if (refusedToo === null) return; // acknowledged (row moved to dead_letters), or stopping (row stays)
+    this.o.logger.error({ event: 'dlq_refused', ...log, dlqReason: refusedToo.message, dlqTopic: this.o.dlqTopic }, 'the DLQ topic refused the dead letter too; kept in the local dead_letters table only');
+    await this.keepLocally(p.lease, { ...dead, reason: `${dead.reason}; DLQ topic refused it too: ${refusedToo.message}` });
+  }
+
+  /** A dead letter the DLQ topic will not have: the local table keeps it, and it is counted. */
+  private async keepLocally(lease: Lease, dead: DeadLetter): Promise<void> {
+    await this.ackDurably(lease, [dead]);
+    if (this.stopping) return;
+    count(this.dlqUndeliverable, dead.code);
   }
 
   /**
@@ -353,6 +421,8 @@ export class ForwardPump {
     let n = 0;
     let bytes = 0;
     let deadLetters: DeadLetter[] | null = null;
+    let dlqCodes: string[] | null = null;
+    let localOnlyCodes: string[] | null = null;
     for (let i = 0; i < lease.records.length; i++) {
       const r = lease.records[i]!;
       let out: EncodeOutcome;
@@ -373,21 +443,19 @@ export class ForwardPump {
       if (dlq !== null) {
         messages[n++] = dlq;
         bytes += dlq.value.length;
+        (dlqCodes ??= []).push(out.code);
+      } else {
+        (localOnlyCodes ??= []).push(out.code);
       }
     }
     if (n < messages.length) messages.length = n;
-    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes };
+    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes, dlqCodes, localOnlyCodes };
   }
 
   /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
   private dlqMessage(r: StoredRecord, code: string, reason: string): OutMessage | null {
     try {
-      return {
-        topic: this.o.dlqTopic,
-        key: r.deviceId,
-        value: this.o.encoder.encodeRaw(r),
-        headers: { 'x-dlq-code': code, 'x-dlq-reason': reason, 'x-gateway-seq': String(r.seq) },
-      };
+      return deadLetterMessage(this.o.encoder, r, { code, reason }, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes });
     } catch (err) {
       this.o.logger.error({ event: 'dlq_encode_failed', code, deviceId: r.deviceId, seq: r.seq, err }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
       return null;
@@ -410,6 +478,9 @@ export class ForwardPump {
     this.s.batchesTotal++;
     this.s.sentTotal += p.messages.length;
     this.s.sentBytesTotal += p.bytes;
+    // Counted once Kafka acknowledged the send: a lease prepared again (isolation) counts once.
+    if (p.dlqCodes !== null) for (const code of p.dlqCodes) count(this.dlqSent, code);
+    if (p.localOnlyCodes !== null) for (const code of p.localOnlyCodes) count(this.dlqUndeliverable, code);
   }
 
   private async flushDeferredAck(): Promise<void> {
@@ -470,6 +541,10 @@ export function createForwardPump(opts: PumpOptions): ForwardPump {
 function reasonOf(err: unknown): string {
   const s = `${err instanceof Error ? err.name : typeof err}: ${describeError(err)}`;
   return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}
+
+function count(byCode: Record<string, number>, code: string): void {
+  byCode[code] = (byCode[code] ?? 0) + 1;
 }
 
 function subLease(records: StoredRecord[]): Lease {

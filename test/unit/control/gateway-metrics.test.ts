@@ -35,7 +35,7 @@ function fakeStatus(): GatewayStatus {
     flow: { state: 'slowing', heldRecords: 3, delayedAckGroups: 0, maxSizeBytes: 10_000, lastCommitError: null },
     forward: {
       kafkaUp: true, sentTotal: 78, sentBytesTotal: 9000, batchesTotal: 6, sendErrorsTotal: 3, sendErrorsByCode: { GW_ERR_FORWARD_CONNECT: 3 },
-      poisonRowsTotal: 0, lastSendMs: 4, lastAckedEncodedAt: 0, lastError: null,
+      poisonRowsTotal: 0, dlqSentByCode: { GW_ERR_FORWARD_REJECTED: 1 }, dlqUndeliverableByCode: {}, lastSendMs: 4, lastAckedEncodedAt: 0, lastError: null,
     },
   };
 }
@@ -79,6 +79,7 @@ test('a snapshot maps to one value per metric, labelled maps by label', async ()
   line('gateway_forward_records_total 78');
   line('gateway_forward_bytes_total 9000');
   line('gateway_forward_errors_total{code="GW_ERR_FORWARD_CONNECT"} 3');
+  line('gateway_forward_dlq_records_total{code="GW_ERR_FORWARD_REJECTED"} 1');
   assert.doesNotMatch(text, /dead_lettered_total\{[^}]*\} 4/, 'dead letters are counted once');
 });
 

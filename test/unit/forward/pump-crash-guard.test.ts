@@ -73,6 +73,7 @@ function startRun(t: TestContext, path: string, over: Partial<PumpOptions> = {})
     sink,
     logger,
     dlqTopic: 'telemetry.dlq',
+    dlqMaxValueBytes: 64 * 1024,
     batchMaxRecords: 100,
     batchMaxBytes: 1 << 20,
     lingerMs: 0,

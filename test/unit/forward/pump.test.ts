@@ -83,6 +83,7 @@ function rig(t: TestContext, over: Partial<PumpOptions> = {}): Rig {
     sink,
     logger,
     dlqTopic: 'telemetry.dlq',
+    dlqMaxValueBytes: 64 * 1024,
     batchMaxRecords: 100,
     batchMaxBytes: 1 << 20,
     lingerMs: 0,
@@ -234,14 +235,16 @@ test('a record Kafka permanently rejects is isolated (split by device, then halv
   const seqs = allSeqs(buffer);
   const poison = seqs[5]!;
   sink.sendImpl = async (messages) => {
-    if (messages.some((m) => seqOf(encoder, m) === poison)) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
+    if (messages.some((m) => m.topic !== 'telemetry.dlq' && seqOf(encoder, m) === poison)) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
   };
   pump.start();
   await waitFor(() => buffer.stats().rows === 0, 'isolation finished');
 
   // A multi-partition send is not atomic, so isolation re-sends per device: order is kept per
   // device (one partition each), not across devices.
-  const delivered = sink.delivered.map((m) => seqOf(encoder, m));
+  const dlq = sink.delivered.filter((m) => m.topic === 'telemetry.dlq');
+  assert.deepEqual(dlq.map((m) => seqOf(encoder, m)), [poison], 'the rejected record went to the DLQ topic');
+  const delivered = sink.delivered.filter((m) => m.topic !== 'telemetry.dlq').map((m) => seqOf(encoder, m));
   const deviceOf = new Map(input.map((r, i) => [seqs[i]!, r.deviceId]));
   for (const dev of ['dev-a', 'dev-b']) {
     assert.deepEqual(
@@ -256,8 +259,112 @@ test('a record Kafka permanently rejects is isolated (split by device, then halv
   assert.equal(buffer.stats().deadLetteredTotal, 1, 'one dead letter, counted once (by the buffer)');
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_FORWARD_REJECTED: 1 });
   assert.equal(buffer.stats().ackedTotal, 7);
-  // 8 rejected -> dev-a [4 ok] + dev-b [4 rejected] -> [2 ok] + [2 rejected] -> [1 rejected] + [1 ok]
-  assert.equal(sink.attempts.length, 7, 'split by device then halving, not one send per record');
+  // 8 rejected -> dev-a [4 ok] + dev-b [4 rejected] -> [2 ok] + [2 rejected] -> [1 rejected -> DLQ] + [1 ok]
+  assert.equal(sink.attempts.length, 8, 'split by device then halving, not one send per record; one DLQ send');
+  assert.deepEqual(pump.stats().dlqSentByCode, { GW_ERR_FORWARD_REJECTED: 1 });
+  assert.deepEqual(pump.stats().dlqUndeliverableByCode, {});
+});
+
+const TOO_LARGE = 5_000;
+/** A broker whose telemetry topic refuses values over TOO_LARGE bytes; the DLQ topic per `dlq`. */
+function refuseLarge(sink: FakeSink, dlq: (m: OutMessage) => Promise<void> = async () => undefined): void {
+  sink.sendImpl = async (messages) => {
+    for (const m of messages) {
+      if (m.topic === 'telemetry.dlq') await dlq(m);
+      else if (m.value.length > TOO_LARGE) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE: The request included a message larger than the max message size the server will accept.');
+    }
+  };
+}
+const bigPayload = (seq: number) => JSON.stringify({ seq, blob: 'z'.repeat(20_000) });
+
+test('a rejected record goes to the DLQ topic cut to dlqMaxValueBytes, with headers; its row leaves only after the DLQ ack', async (t) => {
+  const { buffer, encoder, sink, pump } = rig(t, { dlqMaxValueBytes: 2048 });
+  buffer.append([rec('d1', 1), rec('d1', 2, 'telemetry', bigPayload(2)), rec('d1', 3)]);
+  const seqs = allSeqs(buffer);
+  const gate = deferred();
+  let dlqSends = 0;
+  refuseLarge(sink, async () => {
+    dlqSends++;
+    await gate.promise;
+  });
+  pump.start();
+  await waitFor(() => dlqSends === 1, 'DLQ send in flight');
+  assert.ok(allSeqs(buffer).includes(seqs[1]!), 'the rejected row stays buffered until the DLQ acks');
+  assert.equal((buffer.database.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n, 0);
+  assert.deepEqual(pump.stats().dlqSentByCode, {}, 'not counted before the ack');
+  gate.resolve();
+  await waitFor(() => buffer.stats().rows === 0, 'drained');
+
+  const dlq = sink.delivered.filter((m) => m.topic === 'telemetry.dlq');
+  assert.equal(dlq.length, 1);
+  const m = dlq[0]!;
+  assert.equal(m.key, 'd1');
+  assert.ok(m.value.length <= 2048, `DLQ value ${m.value.length} bytes`);
+  assert.equal(m.headers?.['x-dlq-code'], 'GW_ERR_FORWARD_REJECTED');
+  assert.match(m.headers?.['x-dlq-reason'] ?? '', /MESSAGE_TOO_LARGE/);
+  assert.equal(m.headers?.['x-gateway-seq'], String(seqs[1]));
+  assert.equal(m.headers?.['x-dlq-source-topic'], 'telemetry.raw');
+  assert.equal(m.headers?.['x-dlq-truncated'], 'true');
+  assert.ok(Number(m.headers?.['x-dlq-original-bytes']) > 20_000);
+  const env = envelopeOf(encoder, m);
+  assert.equal(env['seq'], seqs[1]);
+  assert.ok(Buffer.from(bigPayload(2)).subarray(0, (env['payload'] as Buffer).length).equals(env['payload'] as Buffer), 'a prefix of the payload');
+  assert.deepEqual(sink.delivered.filter((x) => x.topic !== 'telemetry.dlq').map((x) => seqOf(encoder, x)), [seqs[0], seqs[2]]);
+  const dead = buffer.database.prepare('SELECT seq, code, length(payload) AS n FROM dead_letters').all();
+  assert.deepEqual(dead, [{ seq: seqs[1], code: 'GW_ERR_FORWARD_REJECTED', n: bigPayload(2).length }], 'the local table keeps the whole payload');
+  assert.deepEqual(pump.stats().dlqSentByCode, { GW_ERR_FORWARD_REJECTED: 1 });
+  assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_FORWARD_REJECTED: 1 });
+});
+
+test('a DLQ send failing retriably (Kafka down) is retried; the dead letter is neither lost nor duplicated locally', async (t) => {
+  const { buffer, sink, pump } = rig(t);
+  buffer.append([rec('d1', 1, 'telemetry', bigPayload(1)), rec('d1', 2)]);
+  let failures = 2;
+  refuseLarge(sink, async () => {
+    if (failures-- > 0) throw gatewayError('GW_ERR_FORWARD_SEND', 'Request timed out');
+  });
+  pump.start();
+  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  assert.equal(sink.attempts.filter((a) => a[0]?.topic === 'telemetry.dlq').length, 3);
+  assert.equal(sink.delivered.filter((m) => m.topic === 'telemetry.dlq').length, 1);
+  assert.equal(buffer.stats().deadLetteredTotal, 1);
+  assert.deepEqual(pump.stats().sendErrorsByCode, { GW_ERR_FORWARD_SEND: 2 });
+  assert.deepEqual(pump.stats().dlqSentByCode, { GW_ERR_FORWARD_REJECTED: 1 });
+});
+
+test('the DLQ topic refusing the dead letter too: kept locally only, counted, tried once (no loop), the queue moves on', async (t) => {
+  const { buffer, encoder, sink, pump, entries } = rig(t);
+  buffer.append([rec('d1', 1), rec('d1', 2, 'telemetry', bigPayload(2)), rec('d1', 3)]);
+  const seqs = allSeqs(buffer);
+  refuseLarge(sink, async () => {
+    throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE: dlq topic max.message.bytes');
+  });
+  pump.start();
+  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  assert.equal(sink.attempts.filter((a) => a[0]?.topic === 'telemetry.dlq').length, 1, 'one DLQ attempt');
+  assert.deepEqual(sink.delivered.map((m) => seqOf(encoder, m)), [seqs[0], seqs[2]]);
+  const dead = buffer.database.prepare('SELECT seq, code, reason FROM dead_letters').all() as Array<{ seq: number; code: string; reason: string }>;
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0]!.code, 'GW_ERR_FORWARD_REJECTED');
+  assert.match(dead[0]!.reason, /MESSAGE_TOO_LARGE.*; DLQ topic refused it too: .*MESSAGE_TOO_LARGE: dlq topic/);
+  assert.deepEqual(pump.stats().dlqUndeliverableByCode, { GW_ERR_FORWARD_REJECTED: 1 });
+  assert.deepEqual(pump.stats().dlqSentByCode, {});
+  assert.equal(buffer.stats().deadLetteredTotal, 1);
+  assert.ok(entries.some((e) => (e.obj as { event?: string }).event === 'dlq_refused'));
+});
+
+test('an encode failure whose DLQ message Kafka rejects is kept locally with its encode code, not sent again', async (t) => {
+  const { buffer, sink, pump } = rig(t, { dlqMaxValueBytes: 64 * 1024 });
+  buffer.append([rec('d1', 1, 'reading', JSON.stringify({ temperature: 'hot', seq: 1, blob: 'y'.repeat(10_000) })), rec('d1', 2, 'reading')]);
+  sink.sendImpl = async (messages) => {
+    if (messages.some((m) => m.topic === 'telemetry.dlq')) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
+  };
+  pump.start();
+  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  assert.equal(sink.attempts.filter((a) => a.length === 1 && a[0]!.topic === 'telemetry.dlq').length, 1, 'isolated once, never re-sent');
+  assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_ENCODE_SCHEMA_MISMATCH: 1 });
+  assert.deepEqual(pump.stats().dlqUndeliverableByCode, { GW_ERR_ENCODE_SCHEMA_MISMATCH: 1 });
+  assert.deepEqual(pump.stats().dlqSentByCode, {});
 });
 
 test('a typed-route payload that does not match goes to the DLQ topic in place; the device keeps its order', async (t) => {
