@@ -4,6 +4,7 @@
  *   ingest   [--duration 15s] [--devices 100,1000]
  *   e2e      [--duration 20s] [--rates 1000,5000,10000]
  *   drain    [--rows 1000000]
+ *   codecs   [--rows 200000]   (the drain once per kafka.compression: rows/s, CPU and bytes per record)
  *   connections [--devices 1000,10000]
  *   start
  *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
       return (await import('./scenarios/e2e.js')).run({ duration: values.duration ?? '20s', rates: list(values.rates, [1000, 5000, 10000]) });
     case 'drain':
       return (await import('./scenarios/drain.js')).run({ rows: Number(values.rows ?? 1_000_000) });
+    case 'codecs':
+      return (await import('./scenarios/codecs.js')).run({ rows: Number(values.rows ?? 200_000) });
     case 'connections':
       return (await import('./scenarios/connections.js')).run({ devices: list(values.devices, [1000, 10000]) });
     case 'compare':
@@ -61,7 +64,7 @@ async function main(): Promise<void> {
         typedMaxDepth: Number(values['typed-max-depth'] ?? 64),
       });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, connections, start, metrics, profile, compare, fuzz`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, metrics, profile, compare, fuzz`);
   }
 }
 

@@ -22,7 +22,8 @@ import { fmt, writeResult } from '../lib/report.js';
 
 const execFileAsync = promisify(execFile);
 
-function fillBuffer(path: string, rows: number): number {
+/** Writes `rows` telemetry rows (100 devices, 200-byte JSON payloads) into a fresh buffer file. */
+export function fillBuffer(path: string, rows: number): number {
   const buffer = createSqliteBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 10 });
   const rng = createRng(7);
   const batch: IngestRecord[] = [];

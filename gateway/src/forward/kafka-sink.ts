@@ -1,5 +1,5 @@
 /**
- * Kafka sink on @platformatic/kafka: idempotent producer, acks=all, gzip, one request in flight
+ * Kafka sink on @platformatic/kafka: idempotent producer, acks=all, the configured codec, one request in flight
  * (the library forces that for idempotence, so per-partition order holds across retries).
  *
  * Why this client and not kafkajs: in the drain benchmark kafkajs spent a third of the gateway's
@@ -24,7 +24,8 @@ import type { OutMessage, SinkState, TelemetrySink } from './sink.js';
 export interface KafkaSinkOptions {
   brokers: readonly string[];
   clientId: string;
-  compression: 'none' | 'gzip';
+  /** Record-batch codec; the client compresses synchronously, on the event loop (bench/results/codecs.md). */
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
   allowAutoTopicCreation: boolean;
