@@ -66,6 +66,8 @@ export const SNAPSHOT_METRICS: readonly SnapshotMetric[] = [
   { name: 'gateway_forward_bytes_total', type: 'counter', help: 'Encoded value bytes Kafka acknowledged', read: (s) => s.forward.sentBytesTotal },
   { name: 'gateway_forward_errors_total', type: 'counter', label: 'code', help: 'Failed Kafka connects and sends (each retry counts), by error code', read: (s) => s.forward.sendErrorsByCode },
   { name: 'gateway_forward_poison_rows_total', type: 'counter', help: 'Rows dead-lettered unsent by the crash breaker', read: (s) => s.forward.poisonRowsTotal },
+  { name: 'gateway_forward_unknown_fields_dropped_total', type: 'counter', help: 'JSON fields left out of typed records because the route schema does not declare them (unknownFields: drop)', read: (s) => s.forward.unknownFieldsDroppedTotal },
+  { name: 'gateway_forward_unknown_field_records_total', type: 'counter', help: 'Typed records sent with undeclared JSON fields left out (unknownFields: drop)', read: (s) => s.forward.unknownFieldRecordsTotal },
 ];
 
 export interface GatewayMetricsOptions {
