@@ -128,7 +128,7 @@ export class AvroEncoder implements RecordEncoder {
     }
     const text = record.payload.toString('utf8');
     // The exact parser only where it can matter: a long in the schema and a 16-digit run in the text.
-    const exact = typed.hasLong && mayHoldUnsafeInteger(text);
+    const exact = typed.hasLong && mayHoldUnsafeInteger(record.payload);
     const payloadType = exact ? typed.exactPayloadType : typed.payloadType;
     let json: unknown;
     try {

@@ -14,14 +14,21 @@ const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
- * Any run of 16 digits. Every integer of 15 digits or fewer is below 2^53 (16 digits), so a
- * payload without such a run parses exactly with JSON.parse. A run inside a string or a long
- * fraction only sends the payload to the exact parser: slower, never wrong.
+ * Whether the payload has a run of 16 ASCII digits. Every integer of 15 digits or fewer is below
+ * 2^53 (16 digits), so a payload without such a run parses exactly with JSON.parse. A run inside
+ * a string or a long fraction only sends the payload to the exact parser: slower, never wrong.
+ * A byte loop: ~140 ns for a 150-byte payload, a third of /\d{16}/ on the decoded string
+ * (bench/micro/exact-json.ts).
  */
-const MAYBE_UNSAFE_INTEGER = /\d{16}/;
-
-export function mayHoldUnsafeInteger(text: string): boolean {
-  return MAYBE_UNSAFE_INTEGER.test(text);
+export function mayHoldUnsafeInteger(payload: Buffer): boolean {
+  let run = 0;
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      if (++run >= 16) return true;
+    } else run = 0;
+  }
+  return false;
 }
 
 function isExactLong(v: unknown): v is number | bigint {

@@ -50,13 +50,18 @@ interface RecordLike {
   fields: Array<{ name: string; type: avro.Type }>;
 }
 
+interface RecordShape {
+  known: ReadonlySet<string>;
+  nested: Array<{ name: string; type: avro.Type }>;
+}
+
 /**
  * Finds undeclared fields in a parsed payload, walking value and schema together. Built once
  * per route; per record it costs one key lookup per JSON field, and it descends only into
  * fields whose type can hold a record.
  */
 export class UnknownFieldScanner {
-  private readonly known = new WeakMap<avro.Type, ReadonlySet<string>>();
+  private readonly shapes = new WeakMap<avro.Type, RecordShape>();
   private readonly holdsRecord = new WeakMap<avro.Type, boolean>();
 
   constructor(
@@ -70,44 +75,49 @@ export class UnknownFieldScanner {
    * payload is modified; a device's own key `extra` is itself undeclared and kept in the map).
    */
   scan(value: unknown): string[] | null {
-    const out: string[] = [];
-    this.visit(value, this.root, '', out);
-    return out.length === 0 ? null : out;
+    this.found = null;
+    this.visit(value, this.root, '');
+    const found = this.found;
+    this.found = null;
+    return found;
   }
 
-  private visit(value: unknown, type: avro.Type, path: string, out: string[]): void {
+  /** Paths found by the scan in progress; allocated only when there is one (not per record). */
+  private found: string[] | null = null;
+
+  private visit(value: unknown, type: avro.Type, path: string): void {
     if (value === null || typeof value !== 'object') return;
     const t = underlying(type);
     switch (t.typeName) {
       case 'record':
       case 'error':
-        if (!Array.isArray(value)) this.visitRecord(value as Record<string, unknown>, t, path, out);
+        if (!Array.isArray(value)) this.visitRecord(value as Record<string, unknown>, t, path);
         return;
       case 'array': {
         if (!Array.isArray(value)) return;
         const items = (t as unknown as { itemsType: avro.Type }).itemsType;
         if (!this.mayHoldRecord(items)) return;
-        for (let i = 0; i < value.length; i++) this.visit(value[i], items, `${path}[${i}]`, out);
+        for (let i = 0; i < value.length; i++) this.visit(value[i], items, `${path}[${i}]`);
         return;
       }
       case 'map': {
         const values = (t as unknown as { valuesType: avro.Type }).valuesType;
         if (Array.isArray(value) || !this.mayHoldRecord(values)) return;
-        for (const k of Object.keys(value)) this.visit((value as Record<string, unknown>)[k], values, join(path, k), out);
+        for (const k of Object.keys(value)) this.visit((value as Record<string, unknown>)[k], values, join(path, k));
         return;
       }
       case 'union:unwrapped': {
         // An unambiguous union has at most one branch of each JSON kind (object, array).
         const kind = Array.isArray(value) ? ['array'] : ['record', 'error', 'map'];
         const branch = (t as unknown as { types: avro.Type[] }).types.find((b) => kind.includes(underlying(b).typeName));
-        if (branch) this.visit(value, branch, path, out);
+        if (branch) this.visit(value, branch, path);
         return;
       }
       case 'union:wrapped': {
         const obj = value as Record<string, unknown>;
         for (const k of Object.keys(obj)) {
           const branch = (t as unknown as { types: avro.Type[] }).types.find((b) => b.branchName === k);
-          if (branch) this.visit(obj[k], branch, path, out);
+          if (branch) this.visit(obj[k], branch, path);
         }
         return;
       }
@@ -116,28 +126,35 @@ export class UnknownFieldScanner {
     }
   }
 
-  private visitRecord(obj: Record<string, unknown>, t: avro.Type, path: string, out: string[]): void {
-    const known = this.knownNames(t);
+  private visitRecord(obj: Record<string, unknown>, t: avro.Type, path: string): void {
+    const shape = this.shapeOf(t);
     let extra: Record<string, string> | null = null;
-    for (const k of Object.keys(obj)) {
-      if (known.has(k)) continue;
-      out.push(join(path, k));
+    // for-in, not Object.keys: no array per record. JSON.parse objects have no inherited keys.
+    for (const k in obj) {
+      if (shape.known.has(k)) continue;
+      (this.found ??= []).push(join(path, k));
       if (this.mode === 'extra') (extra ??= {})[k] = toJsonText(obj[k]);
     }
     if (this.mode === 'extra') obj[EXTRA_FIELD] = extra ?? {};
-    for (const f of (t as unknown as RecordLike).fields) {
-      if (known.has(f.name) && Object.hasOwn(obj, f.name) && this.mayHoldRecord(f.type)) this.visit(obj[f.name], f.type, join(path, f.name), out);
+    for (const f of shape.nested) {
+      if (Object.hasOwn(obj, f.name)) this.visit(obj[f.name], f.type, join(path, f.name));
     }
   }
 
-  /** The declared field names; in `extra` mode the added `extra` field is not one a device may send. */
-  private knownNames(t: avro.Type): ReadonlySet<string> {
-    let names = this.known.get(t);
-    if (names === undefined) {
-      names = new Set((t as unknown as RecordLike).fields.map((f) => f.name).filter((n) => !(this.mode === 'extra' && n === EXTRA_FIELD)));
-      this.known.set(t, names);
+  /**
+   * The declared field names (in `extra` mode the added `extra` field is not one a device may
+   * send) and the fields whose type can hold a record (the only ones worth descending into).
+   */
+  private shapeOf(t: avro.Type): RecordShape {
+    let shape = this.shapes.get(t);
+    if (shape === undefined) {
+      const fields = (t as unknown as RecordLike).fields.filter((f) => !(this.mode === 'extra' && f.name === EXTRA_FIELD));
+      shape = { known: new Set(fields.map((f) => f.name)), nested: [] };
+      // Set before descending: a recursive record refers to itself.
+      this.shapes.set(t, shape);
+      shape.nested = fields.filter((f) => this.mayHoldRecord(f.type));
     }
-    return names;
+    return shape;
   }
 
   private mayHoldRecord(type: avro.Type): boolean {
