@@ -31,6 +31,7 @@ export const ErrorCatalog = {
   GW_ERR_ENCODE_SCHEMA_MISMATCH: { canRetry: false, message: 'payload does not match the route schema' },
   GW_ERR_ENCODE_SCHEMA_INVALID: { canRetry: false, message: 'configured Avro schema is invalid' },
   GW_ERR_ENCODE_PAYLOAD_TOO_DEEP: { canRetry: false, message: 'payload JSON nests deeper than the encoder accepts' },
+  GW_ERR_ENCODE_UNKNOWN_FIELD: { canRetry: false, message: 'payload has fields the route schema does not declare (unknownFields: reject)' },
   GW_ERR_ENCODE_FAILED: { canRetry: false, message: 'record could not be encoded' },
   GW_ERR_FORWARD_CONNECT: { canRetry: true, message: 'Kafka is unreachable' },
   GW_ERR_FORWARD_SEND: { canRetry: true, message: 'Kafka send failed' },

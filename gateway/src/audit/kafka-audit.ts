@@ -73,7 +73,8 @@ export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> 
     const codec = fp === null ? undefined : byFingerprint.get(fp);
     if (!codec) return null;
     try {
-      return codec.type.fromBuffer(value.subarray(SINGLE_OBJECT_HEADER_BYTES)) as DecodedEnvelope;
+      // exactType: a long beyond 2^53 in a typed payload reads as BigInt (avsc's own long throws).
+      return codec.exactType.fromBuffer(value.subarray(SINGLE_OBJECT_HEADER_BYTES)) as DecodedEnvelope;
     } catch {
       return null;
     }

@@ -5,6 +5,9 @@ import { listenerSchema, type ListenerConfig } from './mqtt-listener-schema.js';
 import { mqttLimitsSchema } from './mqtt-limits-schema.js';
 import { durationMs, live, ROUTE_DEVICE_PLACEHOLDER } from './schema-helpers.js';
 
+/** What a typed route does with JSON fields its schema does not declare (encode/unknown-fields.ts). */
+export const UNKNOWN_FIELDS_MODES = ['drop', 'reject', 'extra'] as const;
+
 export const routeSchema = z.strictObject({
   topic: z
     .string()
@@ -19,6 +22,12 @@ export const routeSchema = z.strictObject({
     .optional()
     .describe('Optional Avro record schema (inline object or path to an .avsc file). JSON payloads matching it are encoded as that record; others go to the dead-letter topic'),
   kafkaTopic: z.string().min(1).optional().describe('Kafka topic for this route (default: kafka.topic)'),
+  // Default drop: the wire schema and fingerprint of an existing typed route stay as they were,
+  // and a firmware that adds a field ahead of the schema keeps flowing (Avro's own rule: a reader
+  // ignores fields it does not know); the drop is counted and logged, never silent.
+  unknownFields: live(z.enum(UNKNOWN_FIELDS_MODES).default('drop')).describe(
+    'Typed routes: JSON fields the valueSchema does not declare. drop = send the record without them, counted (gateway_forward_unknown_fields_dropped_total) and logged; reject = the record goes to the dead-letter topic (GW_ERR_ENCODE_UNKNOWN_FIELD); extra = every record type of the schema gains a field `extra` (map of string, default {}) holding each unknown field as name -> JSON text (changes the schema and its fingerprint)',
+  ),
 });
 
 export const mqttSchema = z
@@ -32,7 +41,7 @@ export const mqttSchema = z
       z
         .array(routeSchema)
         .min(1)
-        .default([{ topic: 'devices/{deviceId}/telemetry' }]),
+        .default([{ topic: 'devices/{deviceId}/telemetry', unknownFields: 'drop' }]),
     ).describe('Topic routes, first match wins; a device publishes only on routes carrying its own id'),
     unrouted: live(z.enum(['reject', 'local']).default('reject')).describe('A publish on a topic that matches no route: reject (close the connection, counted) or local (ordinary broker traffic between local clients, governed by the ACL, never forwarded to Kafka)'),
     acl: live(z.array(aclRuleSchema).default(DEFAULT_ACL)).describe('Who may subscribe to (read) and publish on unrouted topics (write); denied subscriptions get SUBACK 0x80'),

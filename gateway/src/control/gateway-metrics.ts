@@ -68,6 +68,8 @@ export const SNAPSHOT_METRICS: readonly SnapshotMetric[] = [
   { name: 'gateway_forward_dlq_records_total', type: 'counter', label: 'code', help: 'Dead letters Kafka acknowledged on the DLQ topic, by code', read: (s) => s.forward.dlqSentByCode },
   { name: 'gateway_forward_dlq_undeliverable_total', type: 'counter', label: 'code', help: 'Dead letters kept only in the local dead_letters table (the DLQ topic refused them or they could not be encoded for it), by code', read: (s) => s.forward.dlqUndeliverableByCode },
   { name: 'gateway_forward_poison_rows_total', type: 'counter', help: 'Rows dead-lettered unsent by the crash breaker', read: (s) => s.forward.poisonRowsTotal },
+  { name: 'gateway_forward_unknown_fields_dropped_total', type: 'counter', help: 'JSON fields left out of typed records because the route schema does not declare them (unknownFields: drop)', read: (s) => s.forward.unknownFieldsDroppedTotal },
+  { name: 'gateway_forward_unknown_field_records_total', type: 'counter', help: 'Typed records sent with undeclared JSON fields left out (unknownFields: drop)', read: (s) => s.forward.unknownFieldRecordsTotal },
 ];
 
 export interface GatewayMetricsOptions {

@@ -1,7 +1,8 @@
 /**
  * Avro encoder: single-object encoded envelopes. Types and fingerprints are built once at start;
  * a route with `valueSchema` validates the JSON payload against it, with the failing field paths
- * as the dead-letter reason.
+ * as the dead-letter reason. JSON -> Avro is exact: integers beyond 2^53 stay exact in longs
+ * (exact-numbers.ts) and undeclared fields follow the route's `unknownFields` (unknown-fields.ts).
  */
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
@@ -11,7 +12,9 @@ import { TopicRouteTable } from '../lib/topic-route.js';
 import type { StoredRecord } from '../record.js';
 import type { EncodeOutcome, RecordEncoder } from './encoder.js';
 import { RAW_ENVELOPE_SCHEMA, typedEnvelopeSchema } from './envelope-schema.js';
+import { bigIntsToSchema, mayHoldUnsafeInteger, parseJsonExact } from './exact-numbers.js';
 import { createSingleObjectCodec, type SingleObjectCodec } from './single-object.js';
+import { UnknownFieldScanner, withExtraMaps, type UnknownFieldsMode } from './unknown-fields.js';
 
 /**
  * Deepest JSON nesting a typed route accepts. avsc validates and encodes recursively; 64 levels
@@ -23,11 +26,24 @@ export interface EncoderRoute {
   topic: string;
   valueSchema?: string | Record<string, unknown> | undefined;
   kafkaTopic?: string | undefined;
+  /** JSON fields the schema does not declare: drop (counted), reject (dead letter) or extra (kept in a map). Default drop. */
+  unknownFields?: UnknownFieldsMode | undefined;
+}
+
+interface TypedRoute {
+  /** Payload record type, longs as numbers (hot path). */
+  payloadType: avro.Type;
+  /** Same record, longs exact (BigInt beyond 2^53); used only for payloads with a 16-digit run. */
+  exactPayloadType: avro.Type;
+  /** Whether the schema has a long anywhere; without one JSON.parse is always exact enough. */
+  hasLong: boolean;
+  unknownFields: UnknownFieldsMode;
+  scanner: UnknownFieldScanner;
 }
 
 interface CompiledRoute {
   kafkaTopic: string;
-  payloadType: avro.Type | null;
+  typed: TypedRoute | null;
   codec: SingleObjectCodec;
 }
 
@@ -50,21 +66,30 @@ export class AvroEncoder implements RecordEncoder {
   constructor(opts: AvroEncoderOptions) {
     this.gatewayId = opts.gatewayId;
     this.defaultTopic = opts.defaultTopic;
-    this.rawCodec = createSingleObjectCodec(avro.Type.forSchema(RAW_ENVELOPE_SCHEMA as unknown as avro.Schema));
+    this.rawCodec = createSingleObjectCodec(RAW_ENVELOPE_SCHEMA as unknown as avro.Schema);
     this.table = new TopicRouteTable(opts.routes.map((r) => r.topic));
     this.compiled = opts.routes.map((route, i) => this.compileRoute(route, i));
-    this.typedCodecs = this.compiled.filter((c) => c.payloadType !== null).map((c) => c.codec);
+    this.typedCodecs = this.compiled.filter((c) => c.typed !== null).map((c) => c.codec);
   }
 
   private compileRoute(route: EncoderRoute, index: number): CompiledRoute {
     const kafkaTopic = route.kafkaTopic ?? this.defaultTopic;
-    if (route.valueSchema === undefined) return { kafkaTopic, payloadType: null, codec: this.rawCodec };
+    if (route.valueSchema === undefined) return { kafkaTopic, typed: null, codec: this.rawCodec };
+    const unknownFields = route.unknownFields ?? 'drop';
     const schema = loadSchema(route.valueSchema, index);
     try {
-      const envelopeType = avro.Type.forSchema(typedEnvelopeSchema(schema) as unknown as avro.Schema);
-      const payloadType = (envelopeType as unknown as { field(name: string): { type: avro.Type } }).field('payload').type;
+      const payloadSchema = unknownFields === 'extra' ? withExtraMaps(schema) : schema;
+      const codec = createSingleObjectCodec(typedEnvelopeSchema(payloadSchema) as unknown as avro.Schema);
+      const payloadType = payloadOf(codec.type);
       if (payloadType.typeName !== 'record') throw new Error('valueSchema must be an Avro record');
-      return { kafkaTopic, payloadType, codec: createSingleObjectCodec(envelopeType) };
+      const typed: TypedRoute = {
+        payloadType,
+        exactPayloadType: payloadOf(codec.exactType),
+        hasLong: holdsLong(payloadType),
+        unknownFields,
+        scanner: new UnknownFieldScanner(payloadType, unknownFields),
+      };
+      return { kafkaTopic, typed, codec };
     } catch (cause) {
       throw gatewayError('GW_ERR_ENCODE_SCHEMA_INVALID', `mqtt.routes.${index}.valueSchema: ${(cause as Error).message}`, { cause });
     }
@@ -88,22 +113,26 @@ export class AvroEncoder implements RecordEncoder {
     if (hit === null) return { ok: false, code: 'GW_ERR_INGEST_TOPIC_UNROUTED', reason: `topic "${record.topic}" matches no configured route` };
     const route = this.compiled[hit.route.index]!;
     try {
-      if (route.payloadType === null) return { ok: true, topic: route.kafkaTopic, value: this.encodeRaw(record) };
-      return this.encodeTyped(record, route, route.payloadType);
+      if (route.typed === null) return { ok: true, topic: route.kafkaTopic, value: this.encodeRaw(record), dropped: null };
+      return this.encodeTyped(record, route, route.typed);
     } catch (err) {
       // A bug or a limit we did not foresee (in avsc or here): dead-letter the record, not the gateway.
       return { ok: false, code: 'GW_ERR_ENCODE_FAILED', reason: `${errorName(err)}: ${clip(describeError(err), 200)}` };
     }
   }
 
-  private encodeTyped(record: StoredRecord, route: CompiledRoute, payloadType: avro.Type): EncodeOutcome {
+  private encodeTyped(record: StoredRecord, route: CompiledRoute, typed: TypedRoute): EncodeOutcome {
     // Bound the depth before anything walks the value: avsc and JSON.stringify recurse.
     if (jsonDepthExceeds(record.payload, MAX_PAYLOAD_DEPTH)) {
       return { ok: false, code: 'GW_ERR_ENCODE_PAYLOAD_TOO_DEEP', reason: `arrays/objects nest deeper than ${MAX_PAYLOAD_DEPTH} levels` };
     }
+    const text = record.payload.toString('utf8');
+    // The exact parser only where it can matter: a long in the schema and a 16-digit run in the text.
+    const exact = typed.hasLong && mayHoldUnsafeInteger(record.payload);
+    const payloadType = exact ? typed.exactPayloadType : typed.payloadType;
     let json: unknown;
     try {
-      json = JSON.parse(record.payload.toString('utf8'));
+      json = exact ? bigIntsToSchema(parseJsonExact(text), payloadType) : JSON.parse(text);
     } catch (err) {
       return { ok: false, code: 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON', reason: `payload is not JSON: ${clip((err as Error).message, 200)}` };
     }
@@ -112,6 +141,11 @@ export class AvroEncoder implements RecordEncoder {
     if (record.payload.includes('\\ud') || record.payload.includes('\\uD')) {
       const at = loneSurrogatePath(json);
       if (at !== null) return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: `${at}: string holds an unpaired UTF-16 surrogate (no UTF-8 form)` };
+    }
+    // Undeclared fields: avsc would silently write only the declared ones.
+    const unknown = typed.scanner.scan(json);
+    if (unknown !== null && typed.unknownFields === 'reject') {
+      return { ok: false, code: 'GW_ERR_ENCODE_UNKNOWN_FIELD', reason: `fields not in ${payloadType.name ?? 'schema'}: ${clip(unknown.slice(0, 10).join(', '), 200)}` };
     }
     const problems: string[] = [];
     let value: unknown;
@@ -125,7 +159,8 @@ export class AvroEncoder implements RecordEncoder {
       return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: `payload does not match ${payloadType.name ?? 'schema'}: ${problems.slice(0, 5).join(', ')}` };
     }
     try {
-      return { ok: true, topic: route.kafkaTopic, value: route.codec.encode(this.fill(record, value)) };
+      const dropped = typed.unknownFields === 'drop' ? unknown : null;
+      return { ok: true, topic: route.kafkaTopic, value: route.codec.encode(this.fill(record, value), exact), dropped };
     } catch (err) {
       return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: clip((err as Error).message, 200) };
     }
@@ -139,6 +174,21 @@ export class AvroEncoder implements RecordEncoder {
   allCodecs(): SingleObjectCodec[] {
     return [this.rawCodec, ...this.typedCodecs];
   }
+}
+
+function payloadOf(envelopeType: avro.Type): avro.Type {
+  return (envelopeType as unknown as { field(name: string): { type: avro.Type } }).field('payload').type;
+}
+
+/** Whether a long (plain, not under a logical type) occurs anywhere in the type. */
+function holdsLong(type: avro.Type, seen: Set<avro.Type> = new Set()): boolean {
+  if (seen.has(type)) return false;
+  seen.add(type);
+  if (type.typeName === 'long' || type.typeName === 'abstract:long') return true;
+  if (type.typeName.startsWith('logical:')) return false;
+  const t = type as unknown as { fields?: Array<{ type: avro.Type }>; itemsType?: avro.Type; valuesType?: avro.Type; types?: avro.Type[] };
+  const children = [...(t.fields?.map((f) => f.type) ?? []), ...(t.itemsType ? [t.itemsType] : []), ...(t.valuesType ? [t.valuesType] : []), ...(t.types ?? [])];
+  return children.some((c) => holdsLong(c, seen));
 }
 
 function loadSchema(source: string | Record<string, unknown>, index: number): Record<string, unknown> {

@@ -2,13 +2,15 @@
 import type { StoredRecord } from '../record.js';
 
 export type EncodeOutcome =
-  | { ok: true; topic: string; value: Buffer }
+  /** `dropped`: paths of JSON fields the schema does not declare, left out (unknownFields: drop); null when none. */
+  | { ok: true; topic: string; value: Buffer; dropped: readonly string[] | null }
   | { ok: false; code: EncodeFailureCode; reason: string };
 
 export type EncodeFailureCode =
   | 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON'
   | 'GW_ERR_ENCODE_PAYLOAD_TOO_DEEP'
   | 'GW_ERR_ENCODE_SCHEMA_MISMATCH'
+  | 'GW_ERR_ENCODE_UNKNOWN_FIELD'
   | 'GW_ERR_ENCODE_FAILED'
   | 'GW_ERR_INGEST_TOPIC_UNROUTED';
 

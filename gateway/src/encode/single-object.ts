@@ -4,22 +4,40 @@
  */
 import avro from 'avsc';
 import { crc64Avro } from './crc64-avro.js';
+import { exactLongHook } from './exact-numbers.js';
+import { PASS_THROUGH_LOGICAL_TYPES } from './logical-types.js';
 
 export const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
 export const SINGLE_OBJECT_HEADER_BYTES = 10;
 
 export interface SingleObjectCodec {
+  /** Longs as JS numbers (avsc's own long): the hot path. */
   readonly type: avro.Type;
+  /** Same schema and wire bytes, longs over the full 64-bit range (BigInt beyond 2^53): for payloads that need it, and for reading. */
+  readonly exactType: avro.Type;
   /** Parsing Canonical Form of the schema. */
   readonly canonical: string;
   readonly fingerprint: bigint;
   /** Hex of the little-endian fingerprint bytes, as it appears on the wire. */
   readonly fingerprintHex: string;
-  encode(value: unknown): Buffer;
+  /** Encodes with `type`, or with `exactType` when `exact` (the value may hold BigInt longs). */
+  encode(value: unknown, exact?: boolean): Buffer;
 }
 
-export function createSingleObjectCodec(type: avro.Type): SingleObjectCodec {
-  // avsc returns the Parsing Canonical Form when asked for no attributes (logicalType, doc dropped).
+/** Avro types of a schema as the gateway builds them: standard logical types kept (see logical-types.ts). */
+export function avroTypes(schema: avro.Schema | avro.Type): { type: avro.Type; exactType: avro.Type } {
+  const full = avro.Type.isType(schema) ? (schema as avro.Type).schema({ exportAttrs: true }) : schema;
+  const logicalTypes = PASS_THROUGH_LOGICAL_TYPES as unknown as Record<string, new (schema: avro.Schema, opts?: avro.ForSchemaOptions) => avro.types.LogicalType>;
+  return {
+    type: avro.Type.forSchema(full, { logicalTypes }),
+    exactType: avro.Type.forSchema(full, { logicalTypes, typeHook: exactLongHook as unknown as avro.ForSchemaOptions['typeHook'] }),
+  };
+}
+
+export function createSingleObjectCodec(schema: avro.Schema | avro.Type): SingleObjectCodec {
+  const { type, exactType } = avroTypes(schema);
+  // avsc returns the Parsing Canonical Form when asked for no attributes (logicalType, doc dropped
+  // per the spec's [STRIP]): a logical type in the schema never changes the fingerprint.
   const canonical = JSON.stringify(type.schema());
   const fingerprint = crc64Avro(Buffer.from(canonical, 'utf8'));
   const header = Buffer.alloc(SINGLE_OBJECT_HEADER_BYTES);
@@ -29,17 +47,19 @@ export function createSingleObjectCodec(type: avro.Type): SingleObjectCodec {
   header.copy(scratch, 0);
   return {
     type,
+    exactType,
     canonical,
     fingerprint,
     fingerprintHex: header.subarray(2).toString('hex'),
-    encode(value: unknown): Buffer {
+    encode(value: unknown, exact?: boolean): Buffer {
+      const t = exact === true ? exactType : type;
       // Encode straight after the header into a reused scratch buffer, then copy out once
       // (toBuffer + concat would allocate and copy twice per record).
-      let end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
+      let end = t.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
       if (end < 0) {
         scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, SINGLE_OBJECT_HEADER_BYTES - end + scratch.length));
         header.copy(scratch, 0);
-        end = type.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
+        end = t.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
       }
       return Buffer.from(scratch.subarray(0, end));
     },

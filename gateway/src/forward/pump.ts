@@ -77,11 +77,17 @@ export interface PumpStats {
    * be encoded for it), by code: the cloud does not know of them; only the local table has them.
    */
   dlqUndeliverableByCode: Readonly<Record<string, number>>;
+  /** JSON fields left out of typed records because the schema does not declare them (unknownFields: drop), per encode. */
+  unknownFieldsDroppedTotal: number;
+  /** Records encoded with at least one such field left out. */
+  unknownFieldRecordsTotal: number;
   lastSendMs: number;
   /** Encoding time (epoch ms) of the newest batch Kafka acknowledged; 0 = none yet. */
   lastAckedEncodedAt: number;
   lastError: { code: string; message: string } | null;
 }
+
+const DROPPED_LOG_INTERVAL_MS = 60_000;
 
 export class ForwardPump {
   private readonly abort = new AbortController();
@@ -92,7 +98,9 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
+  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, unknownFieldsDroppedTotal: 0, unknownFieldRecordsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
+  /** When unknown_fields_dropped was last logged, and the drops since (one line per interval, not per record). */
+  private droppedLog = { atMs: 0, records: 0 };
   private readonly sendErrors: Record<string, number> = {};
   private readonly dlqSent: Record<string, number> = {};
   private readonly dlqUndeliverable: Record<string, number> = {};
@@ -432,6 +440,7 @@ export class ForwardPump {
         out = { ok: false, code: 'GW_ERR_ENCODE_FAILED', reason: reasonOf(err) };
       }
       if (out.ok) {
+        if (out.dropped !== null) this.countDropped(r, out.dropped);
         messages[n++] = { topic: out.topic, key: r.deviceId, value: out.value };
         bytes += out.value.length;
         continue;
@@ -450,6 +459,20 @@ export class ForwardPump {
     }
     if (n < messages.length) messages.length = n;
     return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes, dlqCodes, localOnlyCodes };
+  }
+
+  /** Counts fields dropped by unknownFields: drop and logs them at most once a minute (the first ones named). */
+  private countDropped(r: StoredRecord, paths: readonly string[]): void {
+    this.s.unknownFieldsDroppedTotal += paths.length;
+    this.s.unknownFieldRecordsTotal++;
+    this.droppedLog.records++;
+    const now = Date.now();
+    if (now - this.droppedLog.atMs < DROPPED_LOG_INTERVAL_MS) return;
+    this.o.logger.warn(
+      { event: 'unknown_fields_dropped', deviceId: r.deviceId, topic: r.topic, seq: r.seq, fields: paths.slice(0, 10), records: this.droppedLog.records },
+      `JSON fields the route schema does not declare were dropped (${this.droppedLog.records} record(s) since the last report); set unknownFields to reject or extra to keep them`,
+    );
+    this.droppedLog = { atMs: now, records: 0 };
   }
 
   /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */

@@ -40,7 +40,7 @@ test('no file and no env: every documented default', () => {
   assert.deepEqual(effectiveListeners(cfg.mqtt), [{ host: '127.0.0.1', port: 1883 }]);
   assert.equal(cfg.mqtt.unrouted, 'reject');
   assert.equal(cfg.mqtt.sysTopics, false);
-  assert.deepEqual(cfg.mqtt.routes, [{ topic: 'devices/{deviceId}/telemetry' }]);
+  assert.deepEqual(cfg.mqtt.routes, [{ topic: 'devices/{deviceId}/telemetry', unknownFields: 'drop' }]);
   assert.equal(cfg.buffer.path, './data/buffer.db');
   assert.equal(cfg.buffer.synchronous, 'FULL');
   assert.equal(cfg.buffer.overflowPolicy, 'block');
@@ -146,7 +146,7 @@ test('YAML file loads, env still applies on top', (t) => {
   const cfg = loadConfig({ path, env: { GATEWAY_KAFKA_TOPIC: 'env.topic' } });
   assert.equal(cfg.gatewayId, 'gw-yaml');
   assert.equal(cfg.mqtt.port, 2883);
-  assert.deepEqual(cfg.mqtt.routes, [{ topic: 'site/{deviceId}/data', kafkaTopic: 'site.data' }]);
+  assert.deepEqual(cfg.mqtt.routes, [{ topic: 'site/{deviceId}/data', kafkaTopic: 'site.data', unknownFields: 'drop' }]);
   assert.deepEqual(cfg.kafka.brokers, ['k1:9092']);
   assert.equal(cfg.kafka.topic, 'env.topic');
   assert.equal(cfg.buffer.path, './data/buffer.db');
