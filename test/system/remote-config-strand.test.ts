@@ -7,31 +7,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { signConfigDocument } from '../../gateway/src/control/config-document.js';
 import { partitionForKey } from '../../gateway/src/control/partition-for-key.js';
 import type { GatewayStatusRecord } from '../../gateway/src/control/status-record.js';
 import { startKafka, type KafkaBroker } from '../kafka/kafka-harness.js';
 import { freePorts } from '../kafka/free-port.js';
 import { GatewayProcess } from '../support/gateway-process.js';
-import { kcatProduce, kcatRead } from '../support/kcat.js';
+import { signingKeyPair, waitForGatewayStatus } from '../support/gateway-status-topic.js';
+import { kcatProduce } from '../support/kcat.js';
 import { uniqueTopics } from '../support/topics.js';
 
 const GW = 'gw-strand-1';
 const CONFIG_PARTITIONS = 3;
 
-async function waitStatus(kafka: KafkaBroker, topic: string, what: string, pred: (s: GatewayStatusRecord) => boolean, timeoutMs = 60_000): Promise<GatewayStatusRecord> {
-  const deadline = Date.now() + timeoutMs;
-  let last: GatewayStatusRecord | null = null;
-  for (;;) {
-    const records = await kcatRead(kafka.brokers, topic).catch(() => []);
-    const mine = records.filter((r) => r.key === GW);
-    last = mine.length > 0 ? (JSON.parse(mine[mine.length - 1]!.value) as GatewayStatusRecord) : last;
-    if (last && pred(last)) return last;
-    if (Date.now() > deadline) throw new Error(`status never showed ${what}; last: ${JSON.stringify(last?.config)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const waitStatus = (kafka: KafkaBroker, topic: string, what: string, pred: (s: GatewayStatusRecord) => boolean, timeoutMs?: number) =>
+  waitForGatewayStatus(kafka.brokers, topic, GW, what, pred, timeoutMs);
 
 test('a push that cuts the control link off its config topic is rolled back; the next push still arrives', { timeout: 240_000 }, async (t) => {
   const kafka = await startKafka();
@@ -42,8 +32,7 @@ test('a push that cuts the control link off its config topic is rolled back; the
   await kafka.createTopics([topic, dlqTopic, statusTopic], 1);
   await kafka.createTopics([configTopic], CONFIG_PARTITIONS);
   const partition = partitionForKey(GW, CONFIG_PARTITIONS);
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const { privateKeyPem, publicKey } = signingKeyPair();
   const [mqttPort] = await freePorts(1);
   const base = {
     gatewayId: GW,
@@ -51,7 +40,7 @@ test('a push that cuts the control link off its config topic is rolled back; the
     mqtt: { host: '127.0.0.1', port: mqttPort },
     kafka: { brokers: kafka.brokers, topic, dlqTopic, retryInitialMs: 100, retryMaxMs: 1000, connectionTimeoutMs: 1000, requestTimeoutMs: 5000 },
     control: {
-      trustedKeys: [{ kid: 'ops-1', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      trustedKeys: [{ kid: 'ops-1', publicKey }],
       remoteConfig: { enabled: true, topic: configTopic, healthWindowMs: 5000, pollIntervalMs: 500 },
       status: { topic: statusTopic, heartbeatIntervalSecs: 1 },
     },

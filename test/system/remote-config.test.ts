@@ -8,7 +8,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { runSimulation, type SimSummary } from '../../firmware-sim/src/load-generator.js';
 import { signConfigDocument } from '../../gateway/src/control/config-document.js';
@@ -18,33 +17,16 @@ import { startKafka, type KafkaBroker } from '../kafka/kafka-harness.js';
 import { freePorts } from '../kafka/free-port.js';
 import { auditTopic } from '../support/audit.js';
 import { GatewayProcess } from '../support/gateway-process.js';
-import { kcatProduce, kcatRead } from '../support/kcat.js';
+import { signingKeyPair, waitForGatewayStatus } from '../support/gateway-status-topic.js';
+import { kcatProduce } from '../support/kcat.js';
 import { uniqueTopics } from '../support/topics.js';
 
 const GW = 'gw-remote-1';
 const CONFIG_PARTITIONS = 6;
 
-function keyPair(): { privateKeyPem: string; publicKey: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
-
-async function latestStatus(kafka: KafkaBroker, topic: string): Promise<GatewayStatusRecord | null> {
-  const records = (await kcatRead(kafka.brokers, topic)).filter((r) => r.key === GW);
-  const last = records[records.length - 1];
-  return last ? (JSON.parse(last.value) as GatewayStatusRecord) : null;
-}
-
-async function waitStatus(kafka: KafkaBroker, topic: string, what: string, pred: (s: GatewayStatusRecord) => boolean, timeoutMs = 60_000): Promise<GatewayStatusRecord> {
-  const deadline = Date.now() + timeoutMs;
-  let last: GatewayStatusRecord | null = null;
-  for (;;) {
-    last = await latestStatus(kafka, topic).catch(() => null);
-    if (last && pred(last)) return last;
-    if (Date.now() > deadline) throw new Error(`status never showed ${what}; last: ${JSON.stringify(last?.config)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const keyPair = signingKeyPair;
+const waitStatus = (kafka: KafkaBroker, topic: string, what: string, pred: (s: GatewayStatusRecord) => boolean, timeoutMs?: number) =>
+  waitForGatewayStatus(kafka.brokers, topic, GW, what, pred, timeoutMs);
 
 test('remote config: live apply, rejections, rollback, rebuild, offline push, Kafka down at boot, SIGHUP; nothing acknowledged lost', { timeout: 600_000 }, async (t) => {
   const kafka = await startKafka();
