@@ -11,7 +11,10 @@ import { createSqliteBuffer, type SqliteBuffer } from './buffer/sqlite-buffer.js
 import { createSqliteCrashGuard } from './buffer/sqlite-crash-guard.js';
 import type { CrashGuard } from './buffer/crash-guard.js';
 import { isGatewayError } from './errors.js';
-import { createAvroEncoder } from './encode/avro-encoder.js';
+import { createAvroEncoder, type AvroEncoder } from './encode/avro-encoder.js';
+import { createRegistryClient, type RegistryClient } from './encode/registry-client.js';
+import { createSchemaIdResolver, type SchemaIdResolver } from './encode/schema-id-resolver.js';
+import { createSqliteSchemaIdStore } from './buffer/sqlite-schema-id-store.js';
 import { readTlsClientOptions } from './config/tls-files.js';
 import { createKafkaSink } from './forward/kafka-sink.js';
 import { createForwardPump, type ForwardPump } from './forward/pump.js';
@@ -112,6 +115,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   const log = deps.logger;
   // Read first, before the buffer opens: a bad file fails the start with the field named.
   const kafkaTls = config.kafka.tls.enabled && !deps.sink ? readTlsClientOptions('kafka.tls', config.kafka.tls) : undefined;
+  const registryClient = config.kafka.valueFormat === 'registry' ? registryClientFor(config, log) : null;
   const buffer: SqliteBuffer = createSqliteBuffer({
     path: config.buffer.path,
     synchronous: config.buffer.synchronous,
@@ -121,7 +125,28 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   });
   const crashGuard = createSqliteCrashGuard(buffer.database, () => buffer.leasedRange());
   let current = config;
-  const encoder = createAvroEncoder({ gatewayId: config.gatewayId, defaultTopic: config.kafka.topic, routes: config.mqtt.routes });
+  const resolver: SchemaIdResolver | null =
+    registryClient === null
+      ? null
+      : createSchemaIdResolver({
+          client: registryClient,
+          store: createSqliteSchemaIdStore(buffer.database),
+          autoRegister: config.kafka.schemaRegistry!.autoRegister,
+          retryMaxMs: config.kafka.schemaRegistry!.retryMaxMs,
+          logger: log,
+          onResolved: () => pump?.notify(),
+        });
+  const encoderFor = (c: Readonly<GatewayConfig>): AvroEncoder => {
+    const e = createAvroEncoder({
+      gatewayId: c.gatewayId,
+      defaultTopic: c.kafka.topic,
+      routes: c.mqtt.routes,
+      registry: resolver === null ? undefined : { ids: resolver, strategy: c.kafka.schemaRegistry!.subjectNameStrategy, dlqTopic: c.kafka.dlqTopic },
+    });
+    resolver?.want(e.schemaRefs());
+    return e;
+  };
+  const encoder = encoderFor(config);
   const sink =
     deps.sink ??
     createKafkaSink({
@@ -270,7 +295,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         return;
       }
       // Build what can fail first; then swap, so a throw changes nothing.
-      const nextEncoder = createAvroEncoder({ gatewayId: next.gatewayId, defaultTopic: next.kafka.topic, routes: next.mqtt.routes });
+      const nextEncoder = encoderFor(next);
       const nextAcl = createAcl({ rules: next.mqtt.acl, sysTopics: next.mqtt.sysTopics });
       const b = next.buffer;
       const k = next.kafka;
@@ -338,6 +363,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         activity.close();
         await pump!.stop(opts?.forwardGraceMs ?? 10_000);
         await sink.close().catch((err) => log.warn({ event: 'kafka_producer_close_failed', err }, 'Kafka producer close failed'));
+        resolver?.close();
         const st = buffer.stats();
         buffer.close();
         log.info({ event: 'shutdown_complete', bufferedRows: st.rows }, 'shutdown complete');
@@ -345,6 +371,19 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
       return closing;
     },
   };
+}
+
+/** The client of kafka.schemaRegistry (valueFormat: registry); its TLS files are read here, before anything opens. */
+function registryClientFor(config: Readonly<GatewayConfig>, log: Logger): RegistryClient {
+  const r = config.kafka.schemaRegistry!;
+  const https = r.url.startsWith('https:');
+  if (!https && (r.tls.caFile !== undefined || r.tls.certFile !== undefined)) {
+    log.warn({ event: 'registry_tls_unused', url: r.url }, 'kafka.schemaRegistry.tls files are set but the url is http://: the registry is reached WITHOUT TLS');
+  }
+  const tls = https ? readTlsClientOptions('kafka.schemaRegistry.tls', { ...r.tls }) : undefined;
+  const client = createRegistryClient({ url: r.url, auth: r.auth, tls, requestTimeoutMs: r.requestTimeoutMs });
+  log.info({ event: 'registry_format', registry: client.displayUrl, subjectNameStrategy: r.subjectNameStrategy, autoRegister: r.autoRegister }, `values in Schema Registry format (${client.displayUrl})`);
+  return client;
 }
 
 function withAge(s: BufferStats): BufferStats & { oldestAgeMs: number | null } {

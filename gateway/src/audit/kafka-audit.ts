@@ -8,7 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
+import type avro from 'avsc';
 import type { DecodedEnvelope } from '../encode/envelope-schema.js';
+import { readSchemaId, REGISTRY_HEADER_BYTES } from '../encode/registry-subject.js';
 import { readFingerprint, SINGLE_OBJECT_HEADER_BYTES, type SingleObjectCodec } from '../encode/single-object.js';
 import { AuditLedger, deviceSeqOf, type AuditReport, type DeviceExpectation } from './audit-report.js';
 
@@ -17,6 +19,8 @@ export interface KafkaAuditOptions {
   topic: string;
   dlqTopic?: string | null;
   codecs: readonly SingleObjectCodec[];
+  /** Schema Registry format (00 + id): the reader type of a schema id, null if the registry does not know it. */
+  schemaById?: ((id: number) => Promise<avro.Type | null>) | undefined;
   expect?: Readonly<Record<string, DeviceExpectation>>;
   /**
    * Without `expect`: read up to the end offsets taken at start. With `expect`: keep reading
@@ -67,8 +71,18 @@ export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> 
   const reached = new Map<string, bigint>();
   const doneReading = () => [...targets].every(([tp, end]) => (reached.get(tp) ?? 0n) >= end);
 
-  const decode = (value: Buffer | null): DecodedEnvelope | null => {
+  const byId = new Map<number, avro.Type | null>();
+  const decode = async (value: Buffer | null): Promise<DecodedEnvelope | null> => {
     if (!value) return null;
+    const id = opts.schemaById === undefined ? null : readSchemaId(value);
+    if (id !== null) {
+      if (!byId.has(id)) byId.set(id, await opts.schemaById!(id));
+      try {
+        return (byId.get(id)?.fromBuffer(value.subarray(REGISTRY_HEADER_BYTES)) as DecodedEnvelope | undefined) ?? null;
+      } catch {
+        return null;
+      }
+    }
     const fp = readFingerprint(value);
     const codec = fp === null ? undefined : byFingerprint.get(fp);
     if (!codec) return null;
@@ -89,7 +103,7 @@ export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> 
       eachBatch: async ({ batch }) => {
         const isDlq = batch.topic === opts.dlqTopic;
         for (const m of batch.messages) {
-          const env = decode(m.value);
+          const env = await decode(m.value);
           const key = m.key ? m.key.toString('utf8') : null;
           if (env === null) {
             ledger.undecodable++;

@@ -91,6 +91,17 @@ const MIGRATIONS: readonly string[] = [
      last_seen_at  INTEGER NOT NULL
    );
    CREATE INDEX devices_seen_by_last_seen ON devices_seen (last_seen_at);`,
+  // v4: Schema Registry ids resolved for the configured schemas (kafka.valueFormat: registry),
+  // so a gateway that boots without its registry still forwards once Kafka is reachable.
+  // registry = the registry URL without credentials; schema_hash = sha256 of the schema text.
+  `CREATE TABLE registry_schema_ids (
+     registry    TEXT    NOT NULL,
+     subject     TEXT    NOT NULL,
+     schema_hash TEXT    NOT NULL,
+     schema_id   INTEGER NOT NULL,
+     updated_at  INTEGER NOT NULL,
+     PRIMARY KEY (registry, subject, schema_hash)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

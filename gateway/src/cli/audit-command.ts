@@ -7,7 +7,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { readTlsClientOptions } from '../config/tls-files.js';
+import type avro from 'avsc';
+import type { GatewayConfig } from '../config/schema.js';
 import { createAvroEncoder } from '../encode/avro-encoder.js';
+import { createRegistryClient } from '../encode/registry-client.js';
+import { avroTypes } from '../encode/single-object.js';
 import { gatewayError } from '../errors.js';
 import type { AuditReport, DeviceExpectation } from '../audit/audit-report.js';
 import { auditKafka } from '../audit/kafka-audit.js';
@@ -43,6 +47,7 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
     topic,
     dlqTopic: values['dlq-topic'] ?? config.kafka.dlqTopic,
     codecs: encoder.allCodecs(),
+    schemaById: config.kafka.valueFormat === 'registry' ? registrySchemas(config) : undefined,
     expect,
     timeoutMs: Number(values['timeout-ms']),
     drops: values['drop-log'] ? readDropLog(values['drop-log']) : undefined,
@@ -52,6 +57,22 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
   });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.ok ? 0 : 1;
+}
+
+/** Reader types by schema id, from the gateway's registry (kafka.schemaRegistry, the same auth and TLS). */
+function registrySchemas(config: GatewayConfig): (id: number) => Promise<avro.Type | null> {
+  const reg = config.kafka.schemaRegistry!;
+  const tls = reg.url.startsWith('https:') ? readTlsClientOptions('kafka.schemaRegistry.tls', { ...reg.tls }) : undefined;
+  const client = createRegistryClient({ url: reg.url, auth: reg.auth, tls, requestTimeoutMs: reg.requestTimeoutMs });
+  return async (id) => {
+    const r = await client.schemaById(id);
+    if (!r.ok) {
+      process.stderr.write(`schema id ${id}: ${r.error.message}\n`);
+      return null;
+    }
+    // Longs exact (BigInt beyond 2^53), logical types kept: as the gateway wrote them.
+    return avroTypes(JSON.parse(r.value) as avro.Schema).exactType;
+  };
 }
 
 /** Accepts a firmware-sim summary (`perDevice`) or a plain { deviceId: expectation } map. */

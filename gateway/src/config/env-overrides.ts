@@ -22,6 +22,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]
   { env: 'GATEWAY_KAFKA_DLQ_TOPIC', path: ['kafka', 'dlqTopic'], convert: asString },
   { env: 'GATEWAY_KAFKA_SASL_PASSWORD', path: ['kafka', 'sasl', 'password'], convert: asString },
   { env: 'GATEWAY_KAFKA_TLS_KEY_PASSPHRASE', path: ['kafka', 'tls', 'keyPassphrase'], convert: asString },
+  { env: 'GATEWAY_SCHEMA_REGISTRY_PASSWORD', path: ['kafka', 'schemaRegistry', 'auth', 'password'], convert: asString },
+  { env: 'GATEWAY_SCHEMA_REGISTRY_TOKEN', path: ['kafka', 'schemaRegistry', 'auth', 'token'], convert: asString },
   { env: 'GATEWAY_ADMIN_TOKEN', path: ['admin', 'token'], convert: asString },
 ];
 

@@ -2,6 +2,11 @@
 import { z } from 'zod';
 import { zstdAvailable } from '../lib/zstd-available.js';
 import { durationMs, live, secret } from './schema-helpers.js';
+import { schemaRegistrySchema } from './schema-registry-schema.js';
+
+/** How a record value is framed on the wire (README: wire formats). */
+export const VALUE_FORMATS = ['single-object', 'registry'] as const;
+export type ValueFormat = (typeof VALUE_FORMATS)[number];
 
 /** Record-batch codecs the Kafka client can write (and every Kafka >= 2.1 broker and consumer reads). */
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -35,6 +40,11 @@ export const kafkaSchema = z
     dlqMaxValueBytes: live(z.number().int().min(1024).default(64 * 1024)).describe(
       'Largest value sent to the dead-letter topic: a dead letter\'s payload is cut to fit (header "x-dlq-truncated"), so a record Kafka refused as too large still reaches the DLQ topic. Keep it below the DLQ topic\'s max.message.bytes',
     ),
+    valueFormat: z
+      .enum(VALUE_FORMATS)
+      .default('single-object')
+      .describe('single-object: Avro single-object encoding (C3 01 + 8-byte schema fingerprint + body; schemas from `edge-gateway schemas export`). registry: Confluent Schema Registry wire format (00 + 4-byte schema id + body), schemas registered in kafka.schemaRegistry: what Kafka Connect, ksqlDB, Flink and confluent-kafka\'s AvroDeserializer read'),
+    schemaRegistry: schemaRegistrySchema,
     compression: z
       .enum(KAFKA_COMPRESSIONS)
       // The client compresses zstd with node:zlib's zstdCompressSync (Node >= 22.15 / 23.8; the
@@ -64,6 +74,7 @@ export const kafkaSchema = z
     // `ssl: true` (system trust store) was the only TLS switch before `tls`: say where it went.
     error: (iss) => (iss.code === 'unrecognized_keys' && iss.keys.includes('ssl') ? 'kafka.ssl was replaced by kafka.tls (ssl: true is tls: { enabled: true })' : undefined),
   })
+  .refine((k) => k.valueFormat !== 'registry' || k.schemaRegistry !== undefined, { message: 'valueFormat registry needs kafka.schemaRegistry (its url at least)', path: ['schemaRegistry'] })
   .prefault({});
 
 export type KafkaTlsConfig = z.infer<typeof kafkaTlsSchema>;

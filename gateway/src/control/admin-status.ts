@@ -113,7 +113,7 @@ export function buildAdminStatus(record: GatewayStatusRecord, pipeline: GatewayS
       oldestAgeMs: pipeline ? pipeline.buffer.oldestAgeMs : hb.buffer.oldestAgeMs,
       flow: pipeline?.flow.state ?? 'stopped',
     },
-    kafka: pipeline ? { up: pipeline.forward.kafkaUp, lastError: pipeline.forward.lastError?.message ?? null } : { ...hb.kafka },
+    kafka: pipeline ? { up: pipeline.forward.kafkaUp, lastError: pipeline.forward.waitingFor?.reason ?? pipeline.forward.lastError?.message ?? null } : { ...hb.kafka },
     deadLetters: { total: pipeline?.buffer.deadLetteredTotal ?? hb.deadLetteredTotal, rows: pipeline?.buffer.deadLetterRows ?? 0 },
     drops: { total: pipeline ? sum(byReason) : hb.droppedTotal, byReason },
   };

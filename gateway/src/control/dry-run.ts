@@ -35,6 +35,12 @@ export function dryRunConfig(config: Readonly<GatewayConfig>): void {
       createSecureContext(opts as Parameters<typeof createSecureContext>[0]);
     });
   }
+  const reg = config.kafka.schemaRegistry;
+  if (config.kafka.valueFormat === 'registry' && reg !== undefined && reg.url.startsWith('https:')) {
+    step('kafka.schemaRegistry.tls', () => {
+      readTlsClientOptions('kafka.schemaRegistry.tls', { ...reg.tls });
+    });
+  }
   if (config.admin.enabled && config.admin.tls !== undefined) {
     step('admin.tls', () => {
       readTlsServerOptions('admin.tls', config.admin.tls!);

@@ -61,6 +61,7 @@ export const SNAPSHOT_METRICS: readonly SnapshotMetric[] = [
   { name: 'gateway_buffer_dead_letter_rows', type: 'gauge', help: 'Rows in the local dead_letters table', read: (s) => s.buffer.deadLetterRows },
   { name: 'gateway_buffer_dropped_total', type: 'counter', label: 'reason', help: 'Unsent rows dropped by policy (overflow under dropOldest, expired), by reason', read: (s) => s.buffer.droppedTotal },
   { name: 'gateway_forward_kafka_up', type: 'gauge', help: '1 while the forwarder reaches Kafka, else 0', read: (s) => (s.forward.kafkaUp ? 1 : 0) },
+  { name: 'gateway_forward_waiting', type: 'gauge', help: '1 while buffered records wait for a Schema Registry id (valueFormat: registry), else 0', read: (s) => (s.forward.waitingFor !== null ? 1 : 0) },
   { name: 'gateway_forward_batches_total', type: 'counter', help: 'Sends Kafka acknowledged (acks=all)', read: (s) => s.forward.batchesTotal },
   { name: 'gateway_forward_records_total', type: 'counter', help: 'Messages Kafka acknowledged (DLQ messages included)', read: (s) => s.forward.sentTotal },
   { name: 'gateway_forward_bytes_total', type: 'counter', help: 'Encoded value bytes Kafka acknowledged', read: (s) => s.forward.sentBytesTotal },

@@ -43,7 +43,7 @@ export function createStatusSnapshot(o: StatusSnapshotOptions): StatusSnapshot {
           node: process.version,
           devicesConnected: s?.mqtt.connectedClients ?? 0,
           buffer: { rows: s?.buffer.rows ?? 0, bytes: s?.buffer.bytes ?? 0, oldestAgeMs: s?.buffer.oldestAgeMs ?? null },
-          kafka: { up: s?.forward.kafkaUp ?? false, lastError: s?.forward.lastError?.message ?? null },
+          kafka: { up: s?.forward.kafkaUp ?? false, lastError: s?.forward.waitingFor?.reason ?? s?.forward.lastError?.message ?? null },
           deadLetteredTotal: s?.buffer.deadLetteredTotal ?? 0,
           droppedTotal: s ? Object.values(s.buffer.droppedTotal).reduce((a, b) => a + b, 0) : 0,
         },

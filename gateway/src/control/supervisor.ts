@@ -21,6 +21,7 @@ import type { Gateway } from '../gateway.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConfigStore, StoredDocument } from './config-store.js';
 import { dryRunConfig } from './dry-run.js';
+import { checkRegistrySchemas } from './registry-check.js';
 import type { ConfigResult } from './status-record.js';
 
 /** A document whose signature, target and expiry were verified (control/config-document.ts). */
@@ -267,6 +268,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
             // It would cut off the next push: only the local file may turn remote config off.
             throw gatewayError('GW_ERR_CONTROL_SCHEMA', 'control.remoteConfig.enabled: a pushed config cannot turn remote configuration off (that would cut off the next push; only the local file of a gateway not running a pushed config can)');
           }
+          const refused = await checkRegistrySchemas(next, inEffect.config);
+          if (refused !== null) throw refused;
         } catch (err) {
           const e = isGatewayError(err) ? err : gatewayError('GW_ERR_CONTROL_NOT_APPLIABLE', describeError(err), { cause: err });
           o.store.insert(stored, 'rejected', e.code, e.message);
@@ -329,6 +332,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         let next: Readonly<GatewayConfig>;
         try {
           next = candidateConfig(raw, path, 'GW_ERR_CONFIG_INVALID');
+          const refused = await checkRegistrySchemas(next, inEffect.config);
+          if (refused !== null) throw refused;
         } catch (err) {
           const e = isGatewayError(err) ? err : gatewayError('GW_ERR_CONFIG_INVALID', describeError(err));
           log.error({ event: 'config_rejected', source: path, code: e.code, reason: e.message }, 'local config file rejected; running config unchanged');

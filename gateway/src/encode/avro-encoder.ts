@@ -15,6 +15,9 @@ import { RAW_ENVELOPE_SCHEMA, typedEnvelopeSchema } from './envelope-schema.js';
 import { bigIntsToSchema, mayHoldUnsafeInteger, parseJsonExact } from './exact-numbers.js';
 import { createSingleObjectCodec, type SingleObjectCodec } from './single-object.js';
 import { UnknownFieldScanner, withExtraMaps, type UnknownFieldsMode } from './unknown-fields.js';
+import { registryHeader, subjectFor, type SchemaRef } from './registry-subject.js';
+import type { SchemaIdSource } from './schema-id-resolver.js';
+import type { SubjectNameStrategy } from '../config/schema-registry-schema.js';
 
 /**
  * Deepest JSON nesting a typed route accepts. avsc validates and encodes recursively; 64 levels
@@ -41,16 +44,35 @@ interface TypedRoute {
   scanner: UnknownFieldScanner;
 }
 
+/** Where a record of one schema goes on one topic, in registry format: its subject and, once known, its header. */
+interface RegistryWire {
+  ref: SchemaRef;
+  /** 00 + schema id; null until the registry (or the id cache) gave the id. */
+  header: Buffer | null;
+}
+
 interface CompiledRoute {
   kafkaTopic: string;
   typed: TypedRoute | null;
   codec: SingleObjectCodec;
+  /** Set in registry format only. */
+  wire: RegistryWire | null;
+}
+
+/** kafka.valueFormat: registry: Confluent wire format with ids from `ids`. */
+export interface RegistryFraming {
+  ids: SchemaIdSource;
+  strategy: SubjectNameStrategy;
+  /** Dead letters go there, in the raw envelope, under that topic's subject. */
+  dlqTopic: string;
 }
 
 export interface AvroEncoderOptions {
   gatewayId: string;
   defaultTopic: string;
   routes: readonly EncoderRoute[];
+  /** Absent: single-object encoding (the default valueFormat). */
+  registry?: RegistryFraming | undefined;
 }
 
 export class AvroEncoder implements RecordEncoder {
@@ -60,21 +82,57 @@ export class AvroEncoder implements RecordEncoder {
   private readonly compiled: CompiledRoute[];
   private readonly gatewayId: string;
   private readonly defaultTopic: string;
+  private readonly registry: RegistryFraming | null;
+  /** Registry format: the raw envelope on the DLQ topic. */
+  private readonly dlqWire: RegistryWire | null;
+  /** Registry format: every wire has its header (ids only ever arrive, so this stays true). */
+  private wiresReady = false;
   // Reused envelope object: fixed shape, filled per record (no allocation per message).
   private readonly envelope = { gatewayId: '', deviceId: '', topic: '', receivedAt: 0, seq: 0, qos: 0, payload: null as unknown };
 
   constructor(opts: AvroEncoderOptions) {
     this.gatewayId = opts.gatewayId;
     this.defaultTopic = opts.defaultTopic;
+    this.registry = opts.registry ?? null;
     this.rawCodec = createSingleObjectCodec(RAW_ENVELOPE_SCHEMA as unknown as avro.Schema);
     this.table = new TopicRouteTable(opts.routes.map((r) => r.topic));
     this.compiled = opts.routes.map((route, i) => this.compileRoute(route, i));
     this.typedCodecs = this.compiled.filter((c) => c.typed !== null).map((c) => c.codec);
+    this.dlqWire = this.registry === null ? null : this.wireFor(this.registry.dlqTopic, this.rawCodec);
+  }
+
+  private wireFor(topic: string, codec: SingleObjectCodec): RegistryWire | null {
+    const r = this.registry;
+    if (r === null) return null;
+    const name = (codec.type as unknown as { name?: string }).name ?? 'Envelope';
+    return { ref: { subject: subjectFor(r.strategy, topic, name), schema: codec.fullSchema }, header: null };
+  }
+
+  /** Registry format: each (subject, schema) this encoder writes; empty in single-object format. */
+  schemaRefs(): SchemaRef[] {
+    const wires = [...this.compiled.map((c) => c.wire), this.dlqWire].filter((w): w is RegistryWire => w !== null);
+    return [...new Map(wires.map((w) => [`${w.ref.subject}\u0000${w.ref.schema}`, w.ref])).values()];
+  }
+
+  /**
+   * Null when every record can be encoded now; else why not (registry format: a schema still
+   * without an id). The pump asks before it leases: records wait in the buffer, never dead-letter.
+   */
+  ready(): { code: string; reason: string } | null {
+    if (this.registry === null || this.wiresReady) return null;
+    for (const w of [...this.compiled.map((c) => c.wire), this.dlqWire]) {
+      if (w === null || w.header !== null) continue;
+      const id = this.registry.ids.idOf(w.ref);
+      if (id === null) return this.registry.ids.problem(w.ref) ?? { code: 'GW_ERR_REGISTRY_UNREACHABLE', reason: `no id for subject "${w.ref.subject}"` };
+      w.header = registryHeader(id);
+    }
+    this.wiresReady = true;
+    return null;
   }
 
   private compileRoute(route: EncoderRoute, index: number): CompiledRoute {
     const kafkaTopic = route.kafkaTopic ?? this.defaultTopic;
-    if (route.valueSchema === undefined) return { kafkaTopic, typed: null, codec: this.rawCodec };
+    if (route.valueSchema === undefined) return { kafkaTopic, typed: null, codec: this.rawCodec, wire: this.wireFor(kafkaTopic, this.rawCodec) };
     const unknownFields = route.unknownFields ?? 'drop';
     const schema = loadSchema(route.valueSchema, index);
     try {
@@ -89,7 +147,7 @@ export class AvroEncoder implements RecordEncoder {
         unknownFields,
         scanner: new UnknownFieldScanner(payloadType, unknownFields),
       };
-      return { kafkaTopic, typed, codec };
+      return { kafkaTopic, typed, codec, wire: this.wireFor(kafkaTopic, codec) };
     } catch (cause) {
       throw gatewayError('GW_ERR_ENCODE_SCHEMA_INVALID', `mqtt.routes.${index}.valueSchema: ${(cause as Error).message}`, { cause });
     }
@@ -113,7 +171,7 @@ export class AvroEncoder implements RecordEncoder {
     if (hit === null) return { ok: false, code: 'GW_ERR_INGEST_TOPIC_UNROUTED', reason: `topic "${record.topic}" matches no configured route` };
     const route = this.compiled[hit.route.index]!;
     try {
-      if (route.typed === null) return { ok: true, topic: route.kafkaTopic, value: this.encodeRaw(record), dropped: null };
+      if (route.typed === null) return { ok: true, topic: route.kafkaTopic, value: this.frame(route.codec, route.wire, this.fill(record, record.payload), false), dropped: null };
       return this.encodeTyped(record, route, route.typed);
     } catch (err) {
       // A bug or a limit we did not foresee (in avsc or here): dead-letter the record, not the gateway.
@@ -160,14 +218,22 @@ export class AvroEncoder implements RecordEncoder {
     }
     try {
       const dropped = typed.unknownFields === 'drop' ? unknown : null;
-      return { ok: true, topic: route.kafkaTopic, value: route.codec.encode(this.fill(record, value), exact), dropped };
+      return { ok: true, topic: route.kafkaTopic, value: this.frame(route.codec, route.wire, this.fill(record, value), exact), dropped };
     } catch (err) {
       return { ok: false, code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH', reason: clip((err as Error).message, 200) };
     }
   }
 
+  /** The raw envelope as it goes to the DLQ topic (registry format: under the DLQ topic's subject). */
   encodeRaw(record: StoredRecord): Buffer {
-    return this.rawCodec.encode(this.fill(record, record.payload));
+    return this.frame(this.rawCodec, this.dlqWire, this.fill(record, record.payload), false);
+  }
+
+  private frame(codec: SingleObjectCodec, wire: RegistryWire | null, value: unknown, exact: boolean): Buffer {
+    if (wire === null) return codec.encode(value, exact);
+    // The pump encodes only after ready(): a missing id here is a bug, reported as an encode failure.
+    if (wire.header === null) throw new Error(`no schema id yet for subject "${wire.ref.subject}" (encoded before ready())`);
+    return codec.encodeFramed(value, exact, wire.header);
   }
 
   /** Every schema this encoder can emit (raw + one per typed route), for `schemas export`. */

@@ -17,6 +17,11 @@ export type EncodeFailureCode =
 export interface RecordEncoder {
   /** Encodes for the record's route (typed when the route has a schema). Should not throw; the pump still guards. */
   encode(record: StoredRecord): EncodeOutcome;
-  /** Raw envelope (payload as bytes): always succeeds; used for the dead-letter topic. */
+  /** Raw envelope (payload as bytes) as the dead-letter topic takes it: always succeeds once ready(). */
   encodeRaw(record: StoredRecord): Buffer;
+  /**
+   * Null when records can be encoded now; else what they wait for (registry format: a schema id
+   * the registry has not given yet). Records wait in the buffer meanwhile; none is dead-lettered.
+   */
+  ready?(): { code: string; reason: string } | null;
 }

@@ -22,6 +22,10 @@ export interface SingleObjectCodec {
   readonly fingerprintHex: string;
   /** Encodes with `type`, or with `exactType` when `exact` (the value may hold BigInt longs). */
   encode(value: unknown, exact?: boolean): Buffer;
+  /** The same Avro body behind another header (the Schema Registry's 00 + id), instead of the single-object one. */
+  encodeFramed(value: unknown, exact: boolean, header: Buffer): Buffer;
+  /** The schema as registered with a registry: full JSON, logical types and docs kept. */
+  readonly fullSchema: string;
 }
 
 /** Avro types of a schema as the gateway builds them: standard logical types kept (see logical-types.ts). */
@@ -44,25 +48,28 @@ export function createSingleObjectCodec(schema: avro.Schema | avro.Type): Single
   SINGLE_OBJECT_MAGIC.copy(header, 0);
   header.writeBigUInt64LE(fingerprint, 2);
   let scratch = Buffer.allocUnsafe(64 * 1024);
-  header.copy(scratch, 0);
+  // Encode straight after the header into a reused scratch buffer, then copy out once
+  // (toBuffer + concat would allocate and copy twice per record).
+  const framed = (value: unknown, exact: boolean, head: Buffer): Buffer => {
+    const t = exact ? exactType : type;
+    head.copy(scratch, 0);
+    let end = t.encode(value, scratch, head.length);
+    if (end < 0) {
+      scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, head.length - end + scratch.length));
+      head.copy(scratch, 0);
+      end = t.encode(value, scratch, head.length);
+    }
+    return Buffer.from(scratch.subarray(0, end));
+  };
   return {
     type,
     exactType,
     canonical,
     fingerprint,
     fingerprintHex: header.subarray(2).toString('hex'),
-    encode(value: unknown, exact?: boolean): Buffer {
-      const t = exact === true ? exactType : type;
-      // Encode straight after the header into a reused scratch buffer, then copy out once
-      // (toBuffer + concat would allocate and copy twice per record).
-      let end = t.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
-      if (end < 0) {
-        scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, SINGLE_OBJECT_HEADER_BYTES - end + scratch.length));
-        header.copy(scratch, 0);
-        end = t.encode(value, scratch, SINGLE_OBJECT_HEADER_BYTES);
-      }
-      return Buffer.from(scratch.subarray(0, end));
-    },
+    fullSchema: JSON.stringify(type.schema({ exportAttrs: true })),
+    encode: (value: unknown, exact?: boolean): Buffer => framed(value, exact === true, header),
+    encodeFramed: framed,
   };
 }
 

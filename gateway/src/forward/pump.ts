@@ -85,6 +85,8 @@ export interface PumpStats {
   /** Encoding time (epoch ms) of the newest batch Kafka acknowledged; 0 = none yet. */
   lastAckedEncodedAt: number;
   lastError: { code: string; message: string } | null;
+  /** Why nothing is leased now although Kafka may be up (registry format: a schema id not yet known); null when not waiting. */
+  waitingFor: { code: string; reason: string } | null;
 }
 
 const DROPPED_LOG_INTERVAL_MS = 60_000;
@@ -98,7 +100,7 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, unknownFieldsDroppedTotal: 0, unknownFieldRecordsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null };
+  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, unknownFieldsDroppedTotal: 0, unknownFieldRecordsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null, waitingFor: null };
   /** When unknown_fields_dropped was last logged, and the drops since (one line per interval, not per record). */
   private droppedLog = { atMs: 0, records: 0 };
   private readonly sendErrors: Record<string, number> = {};
@@ -184,6 +186,7 @@ export class ForwardPump {
       let current = ahead;
       ahead = null;
       if (current === null) {
+        if (await this.waitForEncoder()) continue;
         let lease;
         try {
           lease = this.o.buffer.lease(this.guard === null ? this.o.batchMaxRecords : 1, this.o.batchMaxBytes);
@@ -274,13 +277,41 @@ export class ForwardPump {
     void delivering.finally(() => (settled = true));
     await new Promise<void>((r) => setImmediate(r));
     await this.flushDeferredAck();
-    if (settled || this.stopping) return null;
+    if (settled || this.stopping || this.encoderWaits() !== null) return null;
     try {
       const lease = this.o.buffer.lease(this.o.batchMaxRecords, this.o.batchMaxBytes);
       return lease === null ? null : this.prepare(lease);
     } catch {
       return null; // the main loop reports buffer read errors
     }
+  }
+
+  private encoderWaits(): { code: string; reason: string } | null {
+    try {
+      return this.o.encoder.ready?.() ?? null;
+    } catch (err) {
+      return { code: 'GW_ERR_ENCODE_FAILED', reason: reasonOf(err) };
+    }
+  }
+
+  /**
+   * True (after a pause) when the encoder cannot encode yet (registry format: a schema id not
+   * known). Rows stay buffered, nothing is dead-lettered; logged when the reason changes.
+   */
+  private async waitForEncoder(): Promise<boolean> {
+    const waiting = this.encoderWaits();
+    const was = this.s.waitingFor;
+    this.s.waitingFor = waiting;
+    if (waiting === null) {
+      if (was !== null) this.o.logger.info({ event: 'forward_resumed', code: was.code }, 'every schema has its registry id; forwarding resumes');
+      return false;
+    }
+    if (was?.code !== waiting.code) {
+      this.o.logger.warn({ event: 'forward_waiting', code: waiting.code, reason: waiting.reason }, `records wait in the buffer: ${waiting.reason}`);
+    }
+    await this.flushDeferredAck();
+    await sleep(250, this.abort.signal);
+    return true;
   }
 
   private async tryConnect(): Promise<boolean> {

@@ -35,7 +35,7 @@ function fakeStatus(): GatewayStatus {
     flow: { state: 'slowing', heldRecords: 3, delayedAckGroups: 0, maxSizeBytes: 10_000, lastCommitError: null },
     forward: {
       kafkaUp: true, sentTotal: 78, sentBytesTotal: 9000, batchesTotal: 6, sendErrorsTotal: 3, sendErrorsByCode: { GW_ERR_FORWARD_CONNECT: 3 },
-      poisonRowsTotal: 0, dlqSentByCode: { GW_ERR_FORWARD_REJECTED: 1 }, dlqUndeliverableByCode: {}, unknownFieldsDroppedTotal: 0, unknownFieldRecordsTotal: 0, lastSendMs: 4, lastAckedEncodedAt: 0, lastError: null,
+      poisonRowsTotal: 0, dlqSentByCode: { GW_ERR_FORWARD_REJECTED: 1 }, dlqUndeliverableByCode: {}, unknownFieldsDroppedTotal: 0, unknownFieldRecordsTotal: 0, lastSendMs: 4, lastAckedEncodedAt: 0, lastError: null, waitingFor: null,
     },
   };
 }
