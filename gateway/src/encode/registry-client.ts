@@ -133,9 +133,10 @@ export function createRegistryClient(o: RegistryClientOptions): RegistryClient {
       const { status, body } = r.value;
       // No subject (40401) or no version yet (40402): the first schema of a subject is always accepted.
       if (status === 404) return { ok: true, value: { compatible: true, messages: [] } };
-      const b = body as { is_compatible?: unknown; messages?: unknown } | null;
+      const b = body as { is_compatible?: unknown; messages?: unknown; reason?: unknown } | null;
       if (status === 200 && typeof b?.is_compatible === 'boolean') {
-        const messages = Array.isArray(b.messages) ? b.messages.map(String).slice(0, 10) : [];
+        // Confluent: `messages` (verbose=true); Apicurio's ccompat API: `reason`.
+        const messages = Array.isArray(b.messages) ? b.messages.map((m) => clip(String(m))).slice(0, 10) : typeof b.reason === 'string' ? [clip(b.reason)] : [];
         return { ok: true, value: { compatible: b.is_compatible, messages } };
       }
       return failure(r.value, `check compatibility with subject "${subject}"`, displayUrl);

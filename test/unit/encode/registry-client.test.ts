@@ -69,6 +69,7 @@ test('answers map to codes: 409 incompatible, 401/403 auth, 5xx and 429 unreacha
 test('lookup: 404 is NOT_REGISTERED; compatibility: 404 (no subject yet) is compatible, verbose messages kept', async (t) => {
   const client = await serve(t, (req, _b, res) => {
     if (req.url!.startsWith('/apis/ccompat/v7/compatibility/subjects/new')) return json(res, 404, { error_code: 40401, message: 'Subject not found' });
+    if (req.url!.startsWith('/apis/ccompat/v7/compatibility/subjects/apicurio')) return json(res, 200, { is_compatible: false, reason: 'extra at /fields/2' });
     if (req.url!.startsWith('/apis/ccompat/v7/compatibility/')) {
       assert.match(req.url!, /\/versions\/latest\?verbose=true$/);
       return json(res, 200, { is_compatible: false, messages: ['READER_FIELD_MISSING_DEFAULT_VALUE: humidity'] });
@@ -79,6 +80,7 @@ test('lookup: 404 is NOT_REGISTERED; compatibility: 404 (no subject yet) is comp
   assert.equal(l.ok ? null : l.error.code, 'GW_ERR_REGISTRY_NOT_REGISTERED');
   assert.deepEqual(await client.compatibility('new-value', '"string"'), { ok: true, value: { compatible: true, messages: [] } });
   assert.deepEqual(await client.compatibility('old-value', '"string"'), { ok: true, value: { compatible: false, messages: ['READER_FIELD_MISSING_DEFAULT_VALUE: humidity'] } });
+  assert.deepEqual(await client.compatibility('apicurio-value', '"string"'), { ok: true, value: { compatible: false, messages: ['extra at /fields/2'] } }, 'Apicurio gives `reason`');
 });
 
 test('basic and bearer credentials are sent; the display url never holds them', async (t) => {
