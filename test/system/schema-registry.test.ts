@@ -27,6 +27,8 @@ import { freePorts } from '../kafka/free-port.js';
 import { sharedKafka } from '../kafka/shared-kafka.js';
 import { latestVersion, registerSchema } from '../registry/ccompat-client.js';
 import { startRegistry } from '../registry/registry-harness.js';
+import { sharedRegistry } from '../registry/shared-registry.js';
+import { createTestPki } from '../support/pki.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { signingKeyPair, waitForGatewayStatus } from '../support/gateway-status-topic.js';
 import { kcatProduce, kcatRead } from '../support/kcat.js';
@@ -249,4 +251,56 @@ test('registry compatibility: refused at start (records wait), a compatible push
   assert.deepEqual(after[5]!.value && (after[5]!.value as Envelope).payload, { seq: 6, big: 6, temperature: 26, pressure: 1006 });
   assert.equal(after[5]!.schemaId, v2.id);
   assert.equal((await kcatRead(kafka.brokers, dlqTopic)).length, 0, 'nothing was dead-lettered');
+});
+
+test('registry over mutual TLS with a bearer token from the environment; a wrong CA is a clear wait, not a loss', { timeout: 180_000 }, async (t) => {
+  const kafka = await sharedKafka();
+  const { topic, dlqTopic } = uniqueTopics('regtls');
+  await kafka.createTopics([topic, dlqTopic], 1);
+  const registry = await sharedRegistry();
+  const pki = createTestPki('registry-gw');
+  t.after(() => pki.close());
+  const server = pki.server();
+  const client = pki.client('gw-regtls');
+  const proxy = await startRegistryAuthProxy({ target: registry.url, bearerToken: 'bearer-token-0042', tls: { certFile: server.cert, keyFile: server.key, caFile: pki.ca.cert, requireClientCert: true } });
+  t.after(() => proxy.close());
+  const other = createTestPki('registry-wrong-ca');
+  t.after(() => other.close());
+
+  const config = (caFile: string) => ({
+    gatewayId: 'gw-regtls',
+    log: { level: 'info', statsIntervalSecs: 0 },
+    kafka: {
+      brokers: kafka.brokers,
+      topic,
+      dlqTopic,
+      valueFormat: 'registry',
+      schemaRegistry: { url: proxy.url, auth: { type: 'bearer' }, tls: { caFile, certFile: client.cert, keyFile: client.key }, retryMaxMs: 1000 },
+    },
+  });
+  const env = { GATEWAY_SCHEMA_REGISTRY_TOKEN: 'bearer-token-0042' };
+
+  // A CA that did not sign the registry's certificate: records wait with the TLS reason.
+  const wrong = new GatewayProcess({ config: config(other.ca.cert), env });
+  t.after(() => wrong.close());
+  await wrong.start();
+  const dev = await mqtt.connectAsync(wrong.url, { clientId: 'tls-dev', reconnectPeriod: 0 });
+  await dev.publishAsync('devices/tls-dev/telemetry', '{"seq":1}', { qos: 1 });
+  await dev.endAsync();
+  const waiting = await wrong.waitForEvent('registry_schema_unresolved', 15_000);
+  assert.equal(waiting['code'], 'GW_ERR_REGISTRY_UNREACHABLE');
+  assert.match(String(waiting['reason']), /certificate/i);
+  assert.doesNotMatch(JSON.stringify(wrong.logs), /bearer-token-0042/, 'the token never reaches the log');
+  await wrong.stop();
+
+  // The right CA, on the same buffer: the waiting record and a new one arrive, decoded.
+  const gw = new GatewayProcess({ config: config(pki.ca.cert), env, dir: wrong.dir });
+  t.after(() => gw.close());
+  await gw.start();
+  const dev2 = await mqtt.connectAsync(gw.url, { clientId: 'tls-dev', reconnectPeriod: 0 });
+  await dev2.publishAsync('devices/tls-dev/telemetry', '{"seq":2}', { qos: 1 });
+  await dev2.endAsync();
+  const records = await registryConsume({ brokers: kafka.brokers, topic, registry: registry.endpoint, count: 2, timeoutMs: 60_000 });
+  assert.deepEqual(records.map((r) => Buffer.from((r.value as Envelope).payload as string, 'base64').toString()), ['{"seq":1}', '{"seq":2}']);
+  assert.ok(proxy.requests().some((r) => r.outcome === 'forwarded' && r.path.includes(`/subjects/${topic}-value`)), 'registered through the mTLS + bearer proxy');
 });
