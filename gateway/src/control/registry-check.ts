@@ -33,7 +33,7 @@ export async function checkRegistrySchemas(next: Readonly<GatewayConfig>, runnin
         const why = c.value.messages.length > 0 ? `: ${c.value.messages.slice(0, 3).join('; ')}` : '';
         return gatewayError(
           'GW_ERR_REGISTRY_INCOMPATIBLE',
-          `subject "${ref.subject}" at ${client.displayUrl} refuses the new schema under its compatibility rule${why}; the running schemas are kept`,
+          `subject "${ref.subject}" at ${client.displayUrl}${why}; the running schemas are kept`,
         );
       }
     }
