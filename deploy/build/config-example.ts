@@ -48,6 +48,8 @@ const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
   'mqtt.host': '127.0.0.1',
   'mqtt.port': '1883',
   'admin.token': '<output-of-openssl-rand-hex-32>',
+  'kafka.schemaRegistry.url': 'http://registry:8081',
+  'kafka.schemaRegistry.auth': '{ type: bearer, token: <or GATEWAY_SCHEMA_REGISTRY_TOKEN> }   # or { type: basic, username: gw-0042 } + GATEWAY_SCHEMA_REGISTRY_PASSWORD',
 };
 
 const WIDTH = 100;

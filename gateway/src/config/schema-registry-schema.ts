@@ -44,7 +44,7 @@ export const schemaRegistrySchema = z
     subjectNameStrategy: z
       .enum(SUBJECT_NAME_STRATEGIES)
       .default('topic')
-      .describe('topic: "<topic>-value" (one schema line per topic; the default of Confluent clients); record: the record\'s full name; topic-record: "<topic>-<full name>"'),
+      .describe('Subject naming: "topic" gives "<topic>-value" (one schema line per topic; the default of Confluent clients), "record" the record\'s full name, "topic-record" "<topic>-<full name>"'),
     autoRegister: z
       .boolean()
       .default(true)
