@@ -40,6 +40,11 @@ export const schemaRegistrySchema = z
   .strictObject({
     url: z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      // Credentials in the URL would not be sent (the client uses auth) and would be logged and
+      // shown as plain config: refused, without echoing them.
+      .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
+        error: 'must not hold credentials (user:password@); put them in kafka.schemaRegistry.auth (or GATEWAY_SCHEMA_REGISTRY_PASSWORD / _TOKEN)',
+      })
       .describe('Base URL of the Confluent-compatible API, e.g. http://registry:8081 or https://host/apis/ccompat/v7'),
     subjectNameStrategy: z
       .enum(SUBJECT_NAME_STRATEGIES)

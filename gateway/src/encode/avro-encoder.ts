@@ -85,8 +85,10 @@ export class AvroEncoder implements RecordEncoder {
   private readonly registry: RegistryFraming | null;
   /** Registry format: the raw envelope on the DLQ topic. */
   private readonly dlqWire: RegistryWire | null;
-  /** Registry format: every wire has its header (ids only ever arrive, so this stays true). */
+  /** Registry format: every wire has its header (rebuilt when the id source reports a changed id). */
   private wiresReady = false;
+  /** The id source's generation the headers were built at: a changed id rebuilds them. */
+  private wiresGeneration = 0;
   // Reused envelope object: fixed shape, filled per record (no allocation per message).
   private readonly envelope = { gatewayId: '', deviceId: '', topic: '', receivedAt: 0, seq: 0, qos: 0, payload: null as unknown };
 
@@ -119,14 +121,20 @@ export class AvroEncoder implements RecordEncoder {
    * without an id). The pump asks before it leases: records wait in the buffer, never dead-letter.
    */
   ready(): { code: string; reason: string } | null {
-    if (this.registry === null || this.wiresReady) return null;
+    if (this.registry === null) return null;
+    const generation = this.registry.ids.generation?.() ?? 0;
+    if (this.wiresReady && generation === this.wiresGeneration) return null;
     for (const w of [...this.compiled.map((c) => c.wire), this.dlqWire]) {
-      if (w === null || w.header !== null) continue;
+      if (w === null) continue;
       const id = this.registry.ids.idOf(w.ref);
-      if (id === null) return this.registry.ids.problem(w.ref) ?? { code: 'GW_ERR_REGISTRY_UNREACHABLE', reason: `no id for subject "${w.ref.subject}"` };
-      w.header = registryHeader(id);
+      if (id === null) {
+        if (w.header !== null) continue; // known before (a schema this encoder's config no longer resolves): kept
+        return this.registry.ids.problem(w.ref) ?? { code: 'GW_ERR_REGISTRY_UNREACHABLE', reason: `no id for subject "${w.ref.subject}"` };
+      }
+      if (w.header === null || w.header.readUInt32BE(1) !== id) w.header = registryHeader(id);
     }
     this.wiresReady = true;
+    this.wiresGeneration = generation;
     return null;
   }
 

@@ -68,9 +68,18 @@ export function createRegistryClient(o: RegistryClientOptions): RegistryClient {
     const request = secure ? https.request : http.request;
     return new Promise((resolve) => {
       let settled = false;
+      // A total deadline: the socket timeout below is an idle timeout only, which a registry (or
+      // proxy) trickling its answer a byte at a time never reaches; that would hang the resolver's
+      // pass and a push's dry run (the control room serialises pushes) forever.
+      const deadline = setTimeout(() => {
+        const err = new Error(`no complete answer within ${o.requestTimeoutMs} ms`);
+        done({ ok: false, error: gatewayError('GW_ERR_REGISTRY_UNREACHABLE', `${method} ${displayUrl}${path}: ${err.message}`, { cause: err }) });
+        req.destroy(err);
+      }, o.requestTimeoutMs);
       const done = (r: RegistryResult<HttpAnswer>) => {
         if (settled) return;
         settled = true;
+        clearTimeout(deadline);
         resolve(r);
       };
       const req = request(

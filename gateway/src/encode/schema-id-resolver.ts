@@ -18,6 +18,8 @@ export interface SchemaIdSource {
   idOf(ref: SchemaRef): number | null;
   /** Why `ref` has no id yet (null when it has one). */
   problem(ref: SchemaRef): { code: string; reason: string } | null;
+  /** Bumped whenever a known id changes (a cached id the registry contradicts): headers built from the old one are stale. */
+  generation?(): number;
 }
 
 interface Entry {
@@ -62,6 +64,7 @@ export function createSchemaIdResolver(o: SchemaIdResolverOptions): SchemaIdReso
   let timer: NodeJS.Timeout | null = null;
   let running = false;
   let closed = false;
+  let generation = 0;
 
   function loadCache(): Map<string, number> {
     const m = new Map<string, number>();
@@ -112,6 +115,7 @@ export function createSchemaIdResolver(o: SchemaIdResolverOptions): SchemaIdReso
     e.confirmed = true;
     e.error = null;
     if (before !== null && before !== id) {
+      generation++;
       log.warn({ event: 'registry_id_changed', registry, subject: e.ref.subject, cachedId: before, id }, `schema id for subject "${e.ref.subject}" changed from ${before} to ${id} (registry reset?); using ${id}`);
     } else if (before === null) {
       log.info({ event: 'registry_schema_resolved', registry, subject: e.ref.subject, id }, `schema registered under "${e.ref.subject}" with id ${id}`);
@@ -159,6 +163,9 @@ export function createSchemaIdResolver(o: SchemaIdResolverOptions): SchemaIdReso
     },
     idOf(ref) {
       return entries.get(keyOf(ref))?.id ?? null;
+    },
+    generation() {
+      return generation;
     },
     problem(ref) {
       const e = entries.get(keyOf(ref));

@@ -52,6 +52,13 @@ interface Prepared {
   dlqCodes: string[] | null;
   /** Codes of dead letters that have no DLQ message (it could not be encoded); null when none. */
   localOnlyCodes: string[] | null;
+  /**
+   * The encoder that encoded it. Re-encoding a part of it (isolating a rejected record) or its
+   * dead letter uses this one, not a newer one a live reconfigure swapped in meanwhile: that one
+   * may not be ready() yet (registry format: schema headers not filled), and would turn every
+   * record into a GW_ERR_ENCODE_FAILED dead letter.
+   */
+  encoder: RecordEncoder;
 }
 
 /**
@@ -395,7 +402,7 @@ export class ForwardPump {
     if (byDevice.size > 1) {
       for (const group of byDevice.values()) {
         if (this.stopping) return;
-        await this.deliver(this.prepare(subLease(group)));
+        await this.deliver(this.prepare(subLease(group), p.encoder));
       }
       return;
     }
@@ -406,7 +413,7 @@ export class ForwardPump {
     const mid = Math.floor(lease.records.length / 2);
     for (const part of [lease.records.slice(0, mid), lease.records.slice(mid)]) {
       if (this.stopping) return;
-      await this.deliver(this.prepare(subLease(part)));
+      await this.deliver(this.prepare(subLease(part), p.encoder));
     }
   }
 
@@ -429,13 +436,13 @@ export class ForwardPump {
     this.o.logger.warn({ event: 'record_rejected', ...log, dlqTopic: this.o.dlqTopic }, 'Kafka rejected a record; sending it to the DLQ topic and the local dead_letters table');
     let message: OutMessage;
     try {
-      message = deadLetterMessage(this.o.encoder, record, dead, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes }, refused);
+      message = deadLetterMessage(p.encoder, record, dead, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes }, refused);
     } catch (e) {
       this.o.logger.error({ event: 'dlq_encode_failed', code: dead.code, deviceId: record.deviceId, seq: record.seq, err: e }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
       await this.keepLocally(p.lease, dead);
       return;
     }
-    const dlq: Prepared = { lease: p.lease, messages: [message], deadLetters: [dead], encodedAt: p.encodedAt, bytes: message.value.length, dlqCodes: [dead.code], localOnlyCodes: null };
+    const dlq: Prepared = { lease: p.lease, messages: [message], deadLetters: [dead], encodedAt: p.encodedAt, bytes: message.value.length, dlqCodes: [dead.code], localOnlyCodes: null, encoder: p.encoder };
     const refusedToo = await this.sendUntilSettled(dlq, false);
     if (refusedToo === null) return; // acknowledged (row moved to dead_letters), or stopping (row stays)
     this.o.logger.error({ event: 'dlq_refused', ...log, dlqReason: refusedToo.message, dlqTopic: this.o.dlqTopic }, 'the DLQ topic refused the dead letter too; kept in the local dead_letters table only');
@@ -454,8 +461,7 @@ export class ForwardPump {
    * one record holds may throw out of here: a throw would stop the loop with the record still
    * first in the buffer, i.e. crash the gateway again after every restart.
    */
-  private prepare(lease: Lease): Prepared {
-    const { encoder } = this.o;
+  private prepare(lease: Lease, encoder: RecordEncoder = this.o.encoder): Prepared {
     const messages: OutMessage[] = new Array(lease.records.length);
     let n = 0;
     let bytes = 0;
@@ -479,7 +485,7 @@ export class ForwardPump {
       // The bad record goes to the DLQ in the same send, in its place: the device's other
       // messages are neither blocked nor reordered.
       (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
-      const dlq = this.dlqMessage(r, out.code, out.reason);
+      const dlq = this.dlqMessage(encoder, r, out.code, out.reason);
       if (dlq !== null) {
         messages[n++] = dlq;
         bytes += dlq.value.length;
@@ -489,7 +495,7 @@ export class ForwardPump {
       }
     }
     if (n < messages.length) messages.length = n;
-    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes, dlqCodes, localOnlyCodes };
+    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes, dlqCodes, localOnlyCodes, encoder };
   }
 
   /** Counts fields dropped by unknownFields: drop and logs them at most once a minute (the first ones named). */
@@ -507,9 +513,9 @@ export class ForwardPump {
   }
 
   /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
-  private dlqMessage(r: StoredRecord, code: string, reason: string): OutMessage | null {
+  private dlqMessage(encoder: RecordEncoder, r: StoredRecord, code: string, reason: string): OutMessage | null {
     try {
-      return deadLetterMessage(this.o.encoder, r, { code, reason }, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes });
+      return deadLetterMessage(encoder, r, { code, reason }, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes });
     } catch (err) {
       this.o.logger.error({ event: 'dlq_encode_failed', code, deviceId: r.deviceId, seq: r.seq, err }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
       return null;

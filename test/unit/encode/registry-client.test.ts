@@ -128,3 +128,22 @@ test('a silent server times out, a refused port, a huge or non-JSON answer: valu
   refused.close();
   assert.equal(r.ok ? null : r.error.code, 'GW_ERR_REGISTRY_UNREACHABLE');
 });
+
+test('a registry that trickles its answer a byte at a time forever is cut off after requestTimeoutMs (total, not idle)', async (t) => {
+  const timers: NodeJS.Timeout[] = [];
+  t.after(() => timers.forEach(clearInterval));
+  const client = await serve(
+    t,
+    (_req, _b, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id": ');
+      timers.push(setInterval(() => res.write(' '), 50));
+    },
+    { timeoutMs: 300 },
+  );
+  const t0 = Date.now();
+  const r = await Promise.race([client.register('s', '"string"'), new Promise<'hung'>((res) => timers.push(setTimeout(() => res('hung'), 3000)))]);
+  assert.notEqual(r, 'hung', 'the request ended');
+  assert.equal(r !== 'hung' && !r.ok && r.error.code, 'GW_ERR_REGISTRY_UNREACHABLE');
+  assert.ok(Date.now() - t0 < 1500, `ended after ${Date.now() - t0} ms`);
+});

@@ -110,3 +110,31 @@ test('want() replaces the set: schemas no longer configured are forgotten, new o
   await until(() => r.idOf(B) === 2);
   r.close();
 });
+
+test('an encoder already writing a cached id switches to the id the registry answers (a stale or poisoned cache is not used forever)', async () => {
+  const { createAvroEncoder } = await import('../../../gateway/src/encode/avro-encoder.js');
+  const { readSchemaId } = await import('../../../gateway/src/encode/registry-subject.js');
+  let answer = false;
+  const client = scriptedClient(() => (answer ? { ok: true, value: 6 } : { ok: false, error: gatewayError('GW_ERR_REGISTRY_UNREACHABLE', 'down') }));
+  const mk = (ids: Parameters<typeof createAvroEncoder>[0]['registry']) => createAvroEncoder({ gatewayId: 'gw', defaultTopic: 'telemetry.raw', routes: [{ topic: 'devices/{deviceId}/telemetry' }], registry: ids });
+  const refs = mk({ ids: { idOf: () => null, problem: () => null }, strategy: 'topic', dlqTopic: 'telemetry.dlq' }).schemaRefs();
+  // The buffer database holds id 5 for every schema (another registry's, or a registry reset since).
+  const store = memoryStore(refs.map((r) => ({ subject: r.subject, schemaHash: schemaHash(r.schema), id: 5 })));
+  const r = createSchemaIdResolver({ client, store, autoRegister: true, retryMaxMs: 100, logger });
+  const enc = mk({ ids: r, strategy: 'topic', dlqTopic: 'telemetry.dlq' });
+  r.want(enc.schemaRefs());
+  const record = { deviceId: 'd', topic: 'devices/d/telemetry', qos: 1 as const, receivedAt: 1, payload: Buffer.from('{}'), seq: 1 };
+  const idWritten = () => {
+    assert.equal(enc.ready(), null);
+    const out = enc.encode(record);
+    assert.ok(out.ok);
+    return readSchemaId(out.value);
+  };
+  assert.equal(idWritten(), 5, 'the cached id is used while the registry is down');
+  assert.equal(readSchemaId(enc.encodeRaw(record)), 5);
+  answer = true;
+  await until(() => refs.every((ref) => r.idOf(ref) === 6));
+  assert.equal(idWritten(), 6, 'the registry said 6: records are written with 6 (as logged), not 5');
+  assert.equal(readSchemaId(enc.encodeRaw(record)), 6, 'dead letters too');
+  r.close();
+});
