@@ -43,6 +43,9 @@ export interface DropLogEntry {
   payloadHead: Buffer;
 }
 
+/** Distinct registry schema ids the audit resolves; records with further ids count as undecodable. */
+const MAX_SCHEMA_IDS = 256;
+
 export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> {
   const byFingerprint = new Map<bigint, SingleObjectCodec>(opts.codecs.map((c) => [c.fingerprint, c]));
   const ledger = new AuditLedger();
@@ -76,7 +79,11 @@ export async function auditKafka(opts: KafkaAuditOptions): Promise<AuditReport> 
     if (!value) return null;
     const id = opts.schemaById === undefined ? null : readSchemaId(value);
     if (id !== null) {
-      if (!byId.has(id)) byId.set(id, await opts.schemaById!(id));
+      // A topic of garbage starting with 00 must not turn into one registry request per record.
+      if (!byId.has(id)) {
+        if (byId.size >= MAX_SCHEMA_IDS) return null;
+        byId.set(id, await opts.schemaById!(id).catch(() => null));
+      }
       try {
         return (byId.get(id)?.fromBuffer(value.subarray(REGISTRY_HEADER_BYTES)) as DecodedEnvelope | undefined) ?? null;
       } catch {

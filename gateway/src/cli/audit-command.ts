@@ -70,8 +70,13 @@ function registrySchemas(config: GatewayConfig): (id: number) => Promise<avro.Ty
       process.stderr.write(`schema id ${id}: ${r.error.message}\n`);
       return null;
     }
-    // Longs exact (BigInt beyond 2^53), logical types kept: as the gateway wrote them.
-    return avroTypes(JSON.parse(r.value) as avro.Schema).exactType;
+    try {
+      // Longs exact (BigInt beyond 2^53), logical types kept: as the gateway wrote them.
+      return avroTypes(JSON.parse(r.value) as avro.Schema).exactType;
+    } catch (err) {
+      process.stderr.write(`schema id ${id}: not a usable Avro schema: ${(err as Error).message}\n`);
+      return null;
+    }
   };
 }
 
