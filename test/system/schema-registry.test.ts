@@ -17,6 +17,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { runSimulation, type SimSummary } from '../../firmware-sim/src/load-generator.js';
 import { AuditLedger } from '../../gateway/src/audit/audit-report.js';
@@ -36,6 +40,7 @@ import { registryConsume, type RegistryRecord } from '../support/registry-consum
 import { startRegistryAuthProxy } from '../support/registry-auth-proxy.js';
 import { uniqueTopics } from '../support/topics.js';
 
+const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const READING = {
@@ -155,6 +160,23 @@ test('registry format: down at start (buffered, then delivered), down in the mid
   const sample = all[0]!.value as Envelope;
   assert.equal(typeof sample.receivedAt, 'number', 'receivedAt decodes as a timestamp-millis');
   assert.ok(Math.abs(sample.receivedAt - Date.now()) < 300_000);
+
+  // The product's own auditor reads the registry format too (`edge-gateway audit --config`).
+  proxy.setMode('forward');
+  const expectFile = join(gw.dir, 'expect.json');
+  writeFileSync(expectFile, JSON.stringify(mergePerDevice(sims)));
+  // Asynchronously: the registry's proxy runs in this process and must keep answering.
+  const audit = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'build/gateway/src/main.js'), 'audit', '--config', gw.configPath, '--expect', expectFile, '--json', '--timeout-ms', '30000'],
+      { env: { ...process.env, GATEWAY_SCHEMA_REGISTRY_PASSWORD: 'registry-pass-123' }, timeout: 90_000 },
+      (err, stdout, stderr) => done({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr }),
+    );
+  });
+  assert.equal(audit.status, 0, `audit: ${audit.stdout}\n${audit.stderr}`);
+  const audited = JSON.parse(audit.stdout) as { ok: boolean; records: number; missingAcked: number; undecodable: number };
+  assert.deepEqual([audited.ok, audited.records, audited.missingAcked, audited.undecodable], [true, 600, 0, 0]);
 
   // The typed route: its own subject and id, the long exact.
   const typed = await registryConsume({ brokers: kafka.brokers, topic: readings, registry: registry.endpoint, count: 1, timeoutMs: 30_000 });

@@ -63,9 +63,14 @@ export async function runAuditCommand(argv: string[]): Promise<number> {
 function registrySchemas(config: GatewayConfig): (id: number) => Promise<avro.Type | null> {
   const reg = config.kafka.schemaRegistry!;
   const tls = reg.url.startsWith('https:') ? readTlsClientOptions('kafka.schemaRegistry.tls', { ...reg.tls }) : undefined;
-  const client = createRegistryClient({ url: reg.url, auth: reg.auth, tls, requestTimeoutMs: reg.requestTimeoutMs });
+  // An operator's tool, not the box's hot path: a patient timeout and a few attempts per id.
+  const client = createRegistryClient({ url: reg.url, auth: reg.auth, tls, requestTimeoutMs: Math.max(reg.requestTimeoutMs, 10_000) });
   return async (id) => {
-    const r = await client.schemaById(id);
+    let r = await client.schemaById(id);
+    for (let attempt = 1; attempt < 3 && !r.ok && r.error.code === 'GW_ERR_REGISTRY_UNREACHABLE'; attempt++) {
+      await new Promise((res) => setTimeout(res, 1000 * attempt));
+      r = await client.schemaById(id);
+    }
     if (!r.ok) {
       process.stderr.write(`schema id ${id}: ${r.error.message}\n`);
       return null;
