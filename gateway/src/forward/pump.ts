@@ -7,13 +7,14 @@
  */
 import type { TelemetryBuffer } from '../buffer/buffer.js';
 import { isPoisonRow, type CrashGuard, type CrashGuardStore } from '../buffer/crash-guard.js';
-import type { EncodeOutcome, RecordEncoder } from '../encode/encoder.js';
+import type { RecordEncoder } from '../encode/encoder.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, sleep } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
 import type { PipelineObserver } from '../lib/pipeline-observer.js';
 import type { DeadLetter, Lease, StoredRecord } from '../record.js';
 import { deadLetterMessage, isPermanentRefusal, onRejected } from './dead-letter-message.js';
+import { LeaseEncoding, reasonOf, type Prepared } from './lease-encoding.js';
 import type { OutMessage, TelemetrySink } from './sink.js';
 
 export interface PumpOptions {
@@ -39,27 +40,6 @@ export interface PumpOptions {
   observer?: PipelineObserver | undefined;
 }
 
-/** A lease encoded and ready to send (retries resend the same bytes). */
-interface Prepared {
-  lease: Lease;
-  messages: OutMessage[];
-  deadLetters: DeadLetter[];
-  /** When the lease was encoded (with the encoder and topics of that moment). */
-  encodedAt: number;
-  /** Encoded value bytes of `messages`. */
-  bytes: number;
-  /** x-dlq-code of each DLQ message in `messages`; null when there is none. */
-  dlqCodes: string[] | null;
-  /** Codes of dead letters that have no DLQ message (it could not be encoded); null when none. */
-  localOnlyCodes: string[] | null;
-  /**
-   * The encoder that encoded it. Re-encoding a part of it (isolating a rejected record) or its
-   * dead letter uses this one, not a newer one a live reconfigure swapped in meanwhile: that one
-   * may not be ready() yet (registry format: schema headers not filled), and would turn every
-   * record into a GW_ERR_ENCODE_FAILED dead letter.
-   */
-  encoder: RecordEncoder;
-}
 
 /**
  * The forwarder's own counters. Dead letters are counted by the buffer, which stores them
@@ -96,7 +76,6 @@ export interface PumpStats {
   waitingFor: { code: string; reason: string } | null;
 }
 
-const DROPPED_LOG_INTERVAL_MS = 60_000;
 
 export class ForwardPump {
   private readonly abort = new AbortController();
@@ -107,16 +86,17 @@ export class ForwardPump {
   private lastDownCode: string | null = null;
   /** Kafka acknowledged this lease; its rows are deleted while the next send is in flight. */
   private deferredAck: Prepared | null = null;
-  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, unknownFieldsDroppedTotal: 0, unknownFieldRecordsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null, waitingFor: null };
-  /** When unknown_fields_dropped was last logged, and the drops since (one line per interval, not per record). */
-  private droppedLog = { atMs: 0, records: 0 };
+  private readonly s: Omit<PumpStats, 'sendErrorsTotal' | 'sendErrorsByCode' | 'dlqSentByCode' | 'dlqUndeliverableByCode' | 'unknownFieldsDroppedTotal' | 'unknownFieldRecordsTotal'> = { kafkaUp: false, sentTotal: 0, sentBytesTotal: 0, batchesTotal: 0, poisonRowsTotal: 0, lastSendMs: 0, lastAckedEncodedAt: 0, lastError: null, waitingFor: null };
   private readonly sendErrors: Record<string, number> = {};
   private readonly dlqSent: Record<string, number> = {};
   private readonly dlqUndeliverable: Record<string, number> = {};
   /** While set, the rows it names are forwarded one at a time (see forwardGuarded). */
   private guard: CrashGuard | null = null;
 
+  private readonly encoding: LeaseEncoding;
+
   constructor(private o: PumpOptions) {
+    this.encoding = new LeaseEncoding(o.logger);
     this.backoff = createBackoff({ initialMs: o.retryInitialMs, maxMs: o.retryMaxMs });
   }
 
@@ -158,6 +138,8 @@ export class ForwardPump {
       sendErrorsByCode: { ...this.sendErrors },
       dlqSentByCode: { ...this.dlqSent },
       dlqUndeliverableByCode: { ...this.dlqUndeliverable },
+      unknownFieldsDroppedTotal: this.encoding.unknownFieldsDroppedTotal,
+      unknownFieldRecordsTotal: this.encoding.unknownFieldRecordsTotal,
     };
   }
 
@@ -456,70 +438,9 @@ export class ForwardPump {
     count(this.dlqUndeliverable, dead.code);
   }
 
-  /**
-   * Encodes a lease; records that cannot be encoded become DLQ messages in their place. Nothing
-   * one record holds may throw out of here: a throw would stop the loop with the record still
-   * first in the buffer, i.e. crash the gateway again after every restart.
-   */
+  /** Encodes a lease (see lease-encoding.ts) with `encoder`, the current one unless a part of an earlier lease is re-encoded. */
   private prepare(lease: Lease, encoder: RecordEncoder = this.o.encoder): Prepared {
-    const messages: OutMessage[] = new Array(lease.records.length);
-    let n = 0;
-    let bytes = 0;
-    let deadLetters: DeadLetter[] | null = null;
-    let dlqCodes: string[] | null = null;
-    let localOnlyCodes: string[] | null = null;
-    for (let i = 0; i < lease.records.length; i++) {
-      const r = lease.records[i]!;
-      let out: EncodeOutcome;
-      try {
-        out = encoder.encode(r);
-      } catch (err) {
-        out = { ok: false, code: 'GW_ERR_ENCODE_FAILED', reason: reasonOf(err) };
-      }
-      if (out.ok) {
-        if (out.dropped !== null) this.countDropped(r, out.dropped);
-        messages[n++] = { topic: out.topic, key: r.deviceId, value: out.value };
-        bytes += out.value.length;
-        continue;
-      }
-      // The bad record goes to the DLQ in the same send, in its place: the device's other
-      // messages are neither blocked nor reordered.
-      (deadLetters ??= []).push({ record: r, code: out.code, reason: out.reason });
-      const dlq = this.dlqMessage(encoder, r, out.code, out.reason);
-      if (dlq !== null) {
-        messages[n++] = dlq;
-        bytes += dlq.value.length;
-        (dlqCodes ??= []).push(out.code);
-      } else {
-        (localOnlyCodes ??= []).push(out.code);
-      }
-    }
-    if (n < messages.length) messages.length = n;
-    return { lease, messages, deadLetters: deadLetters ?? [], encodedAt: Date.now(), bytes, dlqCodes, localOnlyCodes, encoder };
-  }
-
-  /** Counts fields dropped by unknownFields: drop and logs them at most once a minute (the first ones named). */
-  private countDropped(r: StoredRecord, paths: readonly string[]): void {
-    this.s.unknownFieldsDroppedTotal += paths.length;
-    this.s.unknownFieldRecordsTotal++;
-    this.droppedLog.records++;
-    const now = Date.now();
-    if (now - this.droppedLog.atMs < DROPPED_LOG_INTERVAL_MS) return;
-    this.o.logger.warn(
-      { event: 'unknown_fields_dropped', deviceId: r.deviceId, topic: r.topic, seq: r.seq, fields: paths.slice(0, 10), records: this.droppedLog.records },
-      `JSON fields the route schema does not declare were dropped (${this.droppedLog.records} record(s) since the last report); set unknownFields to reject or extra to keep them`,
-    );
-    this.droppedLog = { atMs: now, records: 0 };
-  }
-
-  /** The raw envelope for the DLQ topic, or null (kept only in the local table) if even that fails. */
-  private dlqMessage(encoder: RecordEncoder, r: StoredRecord, code: string, reason: string): OutMessage | null {
-    try {
-      return deadLetterMessage(encoder, r, { code, reason }, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes });
-    } catch (err) {
-      this.o.logger.error({ event: 'dlq_encode_failed', code, deviceId: r.deviceId, seq: r.seq, err }, 'cannot encode a dead letter for the DLQ topic; kept in the local dead_letters table only');
-      return null;
-    }
+    return this.encoding.prepare(lease, encoder, { dlqTopic: this.o.dlqTopic, maxValueBytes: this.o.dlqMaxValueBytes });
   }
 
   private async sendOnce(p: Prepared, deferAck: boolean): Promise<void> {
@@ -598,10 +519,6 @@ export function createForwardPump(opts: PumpOptions): ForwardPump {
 }
 
 /** Error name and message, bounded: it travels in a Kafka header and the dead_letters table. */
-function reasonOf(err: unknown): string {
-  const s = `${err instanceof Error ? err.name : typeof err}: ${describeError(err)}`;
-  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
-}
 
 function count(byCode: Record<string, number>, code: string): void {
   byCode[code] = (byCode[code] ?? 0) + 1;
