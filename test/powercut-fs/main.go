@@ -29,6 +29,9 @@ func main() {
 	if *durable == "" || *work == "" || *mount == "" {
 		fail(fmt.Errorf("-durable, -work and -mount are required"))
 	}
+	// Before anything is announced: Go ignores a SIGUSR1 that arrives before Notify.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	if err := os.MkdirAll(*durable, 0o755); err != nil {
 		fail(err)
 	}
@@ -66,8 +69,6 @@ func main() {
 	}
 	emit(map[string]any{"event": "mounted", "mount": *mount, "durable": *durable, "pid": os.Getpid()})
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		server.Wait() // unmounted from outside: no cut, just go
 		os.Exit(0)

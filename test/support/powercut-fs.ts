@@ -5,7 +5,7 @@
  * daemon exits without flushing, the mount is detached) and `mount()` brings the power back: a
  * new working copy made of exactly what was durable. See test/powercut-fs/README.md for the model.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,6 +42,11 @@ export interface PowercutFs {
 }
 
 let built = false;
+/** Mount points in use: detached at exit if a test dies before its close(). */
+const mounted = new Set<string>();
+process.on('exit', () => {
+  for (const dir of mounted) spawnSync('umount', ['-l', dir]);
+});
 
 /** `go build` of test/powercut-fs into build/ (cached by Go; .ci/run does it once up front). */
 export function buildPowercutFs(): string {
@@ -68,6 +73,7 @@ export async function createPowercutFs(): Promise<PowercutFs> {
     durableDir,
     async mount() {
       if (daemon) throw new Error('powercut-fs already mounted');
+      mounted.add(dir);
       daemon = await startDaemon(bin, ['-durable', durableDir, '-work', workDir, '-mount', dir]);
     },
     async cut() {
@@ -79,6 +85,7 @@ export async function createPowercutFs(): Promise<PowercutFs> {
       } finally {
         // The daemon is gone: detach the dead mount (lazily: a dying process may still hold it).
         execFileSync('umount', ['-l', dir]);
+        mounted.delete(dir);
       }
     },
     async close() {
