@@ -11,6 +11,7 @@
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
  *   compare  --baseline "<gateway command>" [--label L] [--duration 15s] [--rows 300000]
  *   fuzz     [--frames 150000] [--seed N] [--persistent-share 0] [--retain-share 0.05] [--typed-max-depth 64]
+ *   power-cut [--cuts 20] [--seed N]   (FULL, EXTRA, NORMAL under power cuts on powercut-fs; root)
  */
 import { parseArgs } from 'node:util';
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
       label: { type: 'string' },
       rounds: { type: 'string' },
       frames: { type: 'string' },
+      cuts: { type: 'string' },
       seed: { type: 'string' },
       'persistent-share': { type: 'string' },
       'retain-share': { type: 'string' },
@@ -63,8 +65,10 @@ async function main(): Promise<void> {
         retainShare: Number(values['retain-share'] ?? 0.05),
         typedMaxDepth: Number(values['typed-max-depth'] ?? 64),
       });
+    case 'power-cut':
+      return (await import('./scenarios/power-cut.js')).run({ cuts: Number(values.cuts ?? 20), seed: Number(values.seed ?? 20_261_206) });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, metrics, profile, compare, fuzz`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, metrics, profile, compare, fuzz, power-cut`);
   }
 }
 

@@ -6,6 +6,7 @@ import { makeMalformedTelemetry } from './malformed-telemetry.js';
 import { OfflineQueue } from './offline-queue.js';
 import type { Rng } from './rng.js';
 import { makeTelemetry, type TelemetryOptions } from './telemetry.js';
+import type { AckedSnapshot } from './sim-types.js';
 import { DeviceConfigState, extraFieldsJson, type ConfigAckPayload, type SimDeviceConfig } from './device-config.js';
 
 export interface DeviceOptions {
@@ -152,6 +153,19 @@ export class Device {
   /** Highest n such that every seq 1..n has been acknowledged. */
   get ackedContiguousTo(): number {
     return Math.min(this.firstHole, this.queue.peekSeq(), this.nextSeq, this.window.minSeq()) - 1;
+  }
+
+  /** Exactly the seqs acknowledged so far (see AckedSnapshot). */
+  ackedSnapshot(): AckedSnapshot {
+    const contiguousTo = this.ackedContiguousTo;
+    const above: number[] = [];
+    if (this.highestAckedSeq > contiguousTo) {
+      // Not acknowledged: in flight, rejected, or dropped from the offline queue unsent.
+      const open = new Set([...this.window.seqList(), ...this.failedSeqs]);
+      const dropped = (s: number) => this.droppedRanges.some(([from, to]) => s >= from && s <= to);
+      for (let s = contiguousTo + 1; s <= this.highestAckedSeq; s++) if (!open.has(s) && !dropped(s)) above.push(s);
+    }
+    return { contiguousTo, above };
   }
 
   /** Begin connecting and generating. */

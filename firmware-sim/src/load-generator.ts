@@ -2,14 +2,16 @@ import { Device } from './device.js';
 import { formatDeviceId, topicFor } from './device-id.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { createRng, hashString } from './rng.js';
-import type { SimOptions, SimProgress, SimSummary } from './sim-types.js';
+import type { AckedSnapshot, SimFleet, SimOptions, SimProgress, SimSummary } from './sim-types.js';
 
-export type { SimOptions, SimProgress, SimSummary, PerDeviceSummary } from './sim-types.js';
+export type { AckedSnapshot, SimFleet, SimOptions, SimProgress, SimSummary, PerDeviceSummary } from './sim-types.js';
 
 export interface SimHooks {
   onProgress?(p: SimProgress): void;
   /** Aborting stops publishing; outstanding messages are drained (bounded by drainTimeoutMs). */
   signal?: AbortSignal;
+  /** Called once the devices exist, with a live view of them (power-cut tests read the acks). */
+  onStart?(fleet: SimFleet): void;
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
@@ -100,6 +102,15 @@ export async function runSimulation(opts: SimOptions, hooks: SimHooks = {}): Pro
       }),
     );
   }
+
+  hooks.onStart?.({
+    connected: () => devices.reduce((n, d) => n + (d.connected ? 1 : 0), 0),
+    ackedSnapshot: () => {
+      const out: Record<string, AckedSnapshot> = {};
+      for (const d of devices) out[d.id] = d.ackedSnapshot();
+      return out;
+    },
+  });
 
   const t0 = performance.now();
   let stopped = false;

@@ -66,6 +66,21 @@ export interface SimProgress {
 
 export type PerDeviceSummary = DeviceReport;
 
+/** The seqs one device has had acknowledged so far: every seq 1..contiguousTo, and `above`. */
+export interface AckedSnapshot {
+  contiguousTo: number;
+  /** Seqs above contiguousTo that were acknowledged too (a QoS 1 ack can pass an older one). */
+  above: number[];
+}
+
+/** A live view of a running fleet (SimHooks.onStart), for tests that need the acks of a moment. */
+export interface SimFleet {
+  /** Devices connected now. */
+  connected(): number;
+  /** Per device id: exactly the seqs acknowledged up to now. */
+  ackedSnapshot(): Record<string, AckedSnapshot>;
+}
+
 export interface SimSummary {
   devices: number;
   qos: 0 | 1 | 2;

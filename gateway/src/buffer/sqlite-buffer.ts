@@ -3,8 +3,10 @@
  * prepared once; append/ack/evict are single transactions so a crash leaves all or nothing.
  *
  * Durability: `synchronous=FULL` fsyncs the WAL on every commit, so a committed (and therefore
- * PUBACKed) row survives power loss. `NORMAL` survives a process crash but may lose the last
- * commits on power loss (WAL is synced only at checkpoints). `EXTRA` also syncs the directory.
+ * PUBACKed) row survives power loss. `NORMAL` survives a process crash but may lose the commits
+ * since the last checkpoint on power loss (the WAL is synced only before a checkpoint). `EXTRA`
+ * only adds a directory sync after a rollback journal is deleted, which WAL mode never does: in
+ * WAL mode it is FULL (test/system/power-cut.test.ts cuts the power under each).
  */
 import { createPrivateFile } from '../lib/private-file.js';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';

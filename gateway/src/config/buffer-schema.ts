@@ -8,7 +8,7 @@ export const bufferSchema = z
     synchronous: z
       .enum(['FULL', 'NORMAL', 'EXTRA'])
       .default('FULL')
-      .describe('SQLite synchronous level. FULL: a PUBACKed message survives power loss. NORMAL: survives process crash, but the last commits may be lost on power loss'),
+      .describe('SQLite synchronous level. FULL: a PUBACKed message survives power loss. EXTRA: the same as FULL in WAL mode. NORMAL: survives process crash, but on power loss the acknowledged commits since the last checkpoint not yet in Kafka are lost'),
     maxSizeBytes: live(z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024)).describe('Hard cap on buffered payload bytes'),
     maxAgeSecs: live(z.number().int().nonnegative().default(0)).describe('Expire buffered rows older than this (0 = never); expired rows are counted'),
     highWatermark: live(z.number().gt(0).lte(1).default(0.9)).describe('Fraction of maxSizeBytes above which devices are slowed'),

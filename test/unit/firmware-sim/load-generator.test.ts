@@ -105,4 +105,28 @@ describe('runSimulation against an in-process aedes broker', () => {
     assert.ok(progress.length >= 2);
     for (const [id, d] of Object.entries(summary.perDevice)) assert.deepEqual(broker.received.get(id), range(1, d.sent));
   });
+
+  it('onStart gives a live view: the acked snapshot of a moment is exactly what was acked then', async () => {
+    const ac = new AbortController();
+    const snapshots: Array<Record<string, { contiguousTo: number; above: number[] }>> = [];
+    let fleet: { ackedSnapshot(): Record<string, { contiguousTo: number; above: number[] }>; connected(): number } | undefined;
+    const timer = setInterval(() => fleet && snapshots.push(fleet.ackedSnapshot()), 50);
+    setTimeout(() => ac.abort(), 400);
+    const summary = await runSimulation(
+      { url: broker.url, devices: 2, qos: 1, ratePerDevice: 200, deviceIdPrefix: 'snap-' },
+      { signal: ac.signal, onStart: (f) => (fleet = f) },
+    );
+    clearInterval(timer);
+    assert.ok(snapshots.length >= 3);
+    assert.equal(fleet!.connected(), 0, 'closed at the end');
+    let previous = 0;
+    for (const snap of snapshots) {
+      const d = snap['snap-00001']!;
+      assert.ok(d.contiguousTo >= previous, 'acks only grow');
+      for (const s of d.above) assert.ok(s > d.contiguousTo);
+      previous = d.contiguousTo;
+    }
+    const last = fleet!.ackedSnapshot();
+    for (const [id, d] of Object.entries(summary.perDevice)) assert.deepEqual(last[id], { contiguousTo: d.acked, above: [] });
+  });
 });
