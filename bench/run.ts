@@ -10,6 +10,7 @@
  *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
  *   compare  --baseline "<gateway command>" [--label L] [--duration 15s] [--rows 300000]
+ *   node-sqlite [--runs 3] [--synchronous FULL]   (node:sqlite vs better-sqlite3, the buffer's statements)
  *   fuzz     [--frames 150000] [--seed N] [--persistent-share 0] [--retain-share 0.05] [--typed-max-depth 64]
  *   power-cut [--cuts 20] [--seed N]   (FULL, EXTRA, NORMAL under power cuts on powercut-fs; root)
  */
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
       'persistent-share': { type: 'string' },
       'retain-share': { type: 'string' },
       'typed-max-depth': { type: 'string' },
+      runs: { type: 'string' },
+      synchronous: { type: 'string' },
     },
   });
   const scenario = positionals[0];
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
       return (await import('./scenarios/metrics.js')).run({ duration: values.duration ?? '10s', rounds: Number(values.rounds ?? 2) });
     case 'start':
       return (await import('./scenarios/start.js')).run();
+    case 'node-sqlite':
+      return (await import('./scenarios/node-sqlite.js')).run({ runs: Number(values.runs ?? 3), synchronous: values.synchronous ?? 'FULL' });
     case 'fuzz':
       return (await import('./scenarios/fuzz.js')).run({
         // Planned frames; about a third are never written (the gateway closed the connection first).
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
     case 'power-cut':
       return (await import('./scenarios/power-cut.js')).run({ cuts: Number(values.cuts ?? 20), seed: Number(values.seed ?? 20_261_206) });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, metrics, profile, compare, fuzz, power-cut`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, node-sqlite, metrics, profile, compare, fuzz, power-cut`);
   }
 }
 

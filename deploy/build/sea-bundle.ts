@@ -7,8 +7,8 @@
  * - the SEA main script's own `require` loads only built-in modules: the banner replaces it with
  *   a real one (better-sqlite3 loads its addon with `require(<path>.node)`);
  * - `import.meta.url` does not exist in CommonJS: it is defined as the executable's file URL;
- * - better-sqlite3 finds its default addon through the `bindings` package, which searches
- *   node_modules: `bindings` is replaced by a module that loads the embedded addon
+ * - better-sqlite3 finds its default addon in its own package directory (lib/binding.js: build/
+ *   or prebuilds/): that module is replaced by one that loads the embedded addon
  *   (gateway/src/lib/native-sqlite.ts), so every `new Database()` works, with or without
  *   `nativeBinding`;
  * - @platformatic/wasm-utils reads its .wasm file next to itself: its `bundled` entry, with the
@@ -39,16 +39,20 @@ export async function bundleGateway(outFile: string, gatewayVersion: string): Pr
   ].join('\n');
 
   const embeddedBindings: Plugin = {
-    name: 'embedded-sqlite-bindings',
+    name: 'embedded-sqlite-binding',
     setup(b) {
-      b.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'embedded-sqlite-bindings' }));
-      b.onLoad({ filter: /.*/, namespace: 'embedded-sqlite-bindings' }, () => ({
+      b.onResolve({ filter: /^\.\/binding(\.js)?$/ }, (args) =>
+        /[\\/]better-sqlite3[\\/]lib$/.test(args.resolveDir) ? { path: 'binding', namespace: 'embedded-sqlite-binding' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'embedded-sqlite-binding' }, () => ({
         resolveDir: REPO_ROOT,
         loader: 'js',
         contents: `
-const { sqliteNativeBinding, SQLITE_ADDON_ASSET } = require(${JSON.stringify(nativeSqlite)});
-module.exports = function bindings(name) {
-  if (name !== SQLITE_ADDON_ASSET) throw new Error('bindings(' + name + '): only ' + SQLITE_ADDON_ASSET + ' is embedded');
+const { sqliteNativeBinding } = require(${JSON.stringify(nativeSqlite)});
+// better-sqlite3 lib/binding.js's contract: a path or an addon object as given, else the default.
+exports.getBinding = function getBinding(nativeBinding) {
+  if (typeof nativeBinding === 'string') return require(require('node:path').resolve(nativeBinding).replace(/(\\.node)?$/, '.node'));
+  if (typeof nativeBinding === 'object' && nativeBinding !== null) return nativeBinding;
   const path = sqliteNativeBinding();
   if (!path) throw new Error('not running as the single executable: set EDGE_GATEWAY_SQLITE_BINDING');
   return require(path);

@@ -1,22 +1,14 @@
 /**
- * better-sqlite3's native addon compiled from source for the embedded Node's ABI and the target
- * arch, in a scratch copy of node_modules/better-sqlite3 (the host's own build, for the Node that
- * runs the tests, is never touched). Cross builds use Debian's GNU cross toolchain
- * (`g++-aarch64-linux-gnu`); node-gyp gets the target's headers from the node-linux-<arch> package
- * (`--nodedir`) and the arch (`--arch`, as npm_config_arch would). Cached per better-sqlite3
- * version, Node version and arch.
- *
- * node::ObjectWrap (header-only, so compiled into the addon) registers an environment cleanup
- * hook per object since Node 24.19, and its destructor removes it with a CHECK that a JS context
- * is entered. better-sqlite3 <= 12 derives Statement from ObjectWrap, so a Statement finalized by
- * an idle-time GC aborts the process ("Assertion failed: (env) != nullptr" in
- * RemoveEnvironmentCleanupHook; nodejs/node#65446, open). The addon is therefore compiled
- * against a copy of the target's headers whose ObjectWrap does not register the hook, which is
- * the ObjectWrap of Node <= 24.18 (the runtime's ABI is unchanged: NODE_MODULE_VERSION 137).
- * test/binary/addon-gc.test.ts reproduces the abort scenario against the embedded addon.
+ * better-sqlite3's native addon compiled from source for the embedded Node and the target arch,
+ * in a scratch copy of node_modules/better-sqlite3 (the package's own prebuilds, which the tests
+ * load, are never touched). It is a Node-API addon (node-addon-api), so its ABI does not depend
+ * on the Node release; building it here keeps the binary's glibc floor and toolchain ours. Cross
+ * builds use Debian's GNU cross toolchain (`g++-aarch64-linux-gnu`); node-gyp gets the target's
+ * headers from the node-linux-<arch> package (`--nodedir`) and the arch (`--arch`, as
+ * npm_config_arch would). Cached per better-sqlite3 version, Node version and arch.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { ARCH_INFO, cacheDir, hostArch, toolFor, type Arch } from './binary-targets.js';
@@ -36,7 +28,7 @@ export interface SqliteAddon {
 export function ensureSqliteAddon(arch: Arch, runtime: NodeRuntime): SqliteAddon {
   const srcDir = dirname(require.resolve('better-sqlite3/package.json'));
   const betterSqliteVersion = (JSON.parse(readFileSync(join(srcDir, 'package.json'), 'utf8')) as { version: string }).version;
-  const dir = join(cacheDir(), `better-sqlite3-${betterSqliteVersion}-node-v${runtime.version}-linux-${arch}-objectwrap-compat`);
+  const dir = join(cacheDir(), `better-sqlite3-${betterSqliteVersion}-node-v${runtime.version}-linux-${arch}`);
   const out = join(dir, 'better_sqlite3.node');
   if (existsSync(out)) return { path: out, betterSqliteVersion, built: false };
 
@@ -51,7 +43,11 @@ export function ensureSqliteAddon(arch: Arch, runtime: NodeRuntime): SqliteAddon
     },
   });
 
-  const nodeDir = compatHeaders(runtime, join(dir, 'nodedir'));
+  // binding.gyp reads node-addon-api's include path with require(), from the scratch copy.
+  const addonApiDir = dirname(createRequire(join(srcDir, 'package.json')).resolve('node-addon-api/package.json'));
+  cpSync(addonApiDir, join(scratch, 'node_modules', 'node-addon-api'), { recursive: true });
+
+  const nodeDir = runtime.dir;
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_nodedir: nodeDir, npm_config_arch: arch, npm_config_target_arch: arch };
   // Versions/runtimes set by the surrounding `npm run` would point node-gyp at the host's Node.
   for (const key of ['npm_config_target', 'npm_config_runtime', 'npm_config_disturl', 'npm_config_build_from_source']) delete env[key];
@@ -62,7 +58,8 @@ export function ensureSqliteAddon(arch: Arch, runtime: NodeRuntime): SqliteAddon
     env['LINK'] = toolFor(arch, 'g++');
     env['AR'] = toolFor(arch, 'ar');
   }
-  runTool(process.execPath, [nodeGypPath(), 'rebuild', '--release', `--nodedir=${nodeDir}`, `--arch=${arch}`, '--jobs=max'], {
+  // force_build: binding.gyp builds nothing when the package ships a prebuild for the *host*.
+  runTool(process.execPath, [nodeGypPath(), 'rebuild', '--release', '--force_build=1', `--nodedir=${nodeDir}`, `--arch=${arch}`, '--jobs=max'], {
     cwd: scratch,
     env,
     logFile: join(dir, 'node-gyp.log'),
@@ -74,25 +71,7 @@ export function ensureSqliteAddon(arch: Arch, runtime: NodeRuntime): SqliteAddon
   copyFileSync(built, `${out}.tmp`);
   renameSync(`${out}.tmp`, out);
   rmSync(scratch, { recursive: true, force: true });
-  rmSync(nodeDir, { recursive: true, force: true });
   return { path: out, betterSqliteVersion, built: true };
-}
-
-const OBJECT_WRAP_HOOK_CALLS = /^[ \t]*(?:Add|Remove)CleanupHook\(\);[ \t]*\n/gm;
-
-/**
- * `<into>/include/node`: the runtime's headers with the two calls that register and remove
- * node::ObjectWrap's per-object cleanup hook taken out (see the module comment). Headers that
- * do not make those calls (Node <= 24.18, or a fixed release) are copied unchanged.
- */
-export function compatHeaders(runtime: NodeRuntime, into: string): string {
-  rmSync(into, { recursive: true, force: true });
-  cpSync(join(runtime.dir, 'include'), join(into, 'include'), { recursive: true });
-  const header = join(into, 'include', 'node', 'node_object_wrap.h');
-  const patched = readFileSync(header, 'utf8').replace(OBJECT_WRAP_HOOK_CALLS, '');
-  if (/^\s*(?:Add|Remove)CleanupHook\(\);/m.test(patched)) throw new Error(`${header}: ObjectWrap cleanup hook calls left after patching`);
-  writeFileSync(header, patched);
-  return into;
 }
 
 /** node-gyp as bundled with the npm that runs this build (no extra dependency). */

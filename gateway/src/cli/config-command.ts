@@ -13,16 +13,6 @@ import { kafkaClientOptions } from './command-config.js';
 import { runConfigSign } from './config-sign.js';
 import { formatStatusTable, parseStatusRecord } from './config-status-view.js';
 
-export const CONFIG_USAGE = `  edge-gateway config sign --key KID.private.pem --kid KID --gateway-id G --version N
-                          [--expires-in SECS] [--out FILE] CONFIG.yaml
-                                  validate CONFIG with the gateway's schema, then sign it (JWS, EdDSA)
-  edge-gateway config push --bootstrap-server HOST:PORT[,..] [--topic edge.gateway.config]
-                          [--command-config FILE.yaml] DOC.jws|-
-                                  write DOC, key = its gateway id, to that key's partition (acks=all)
-  edge-gateway config status --bootstrap-server HOST:PORT[,..] [--topic edge.gateway.status]
-                          [--gateway-id G] [--json] [--command-config FILE.yaml] [--timeout-ms MS]
-                                  last status of every gateway (or one, in full)`;
-
 const VERBS = ['sign', 'push', 'status'] as const;
 type Verb = (typeof VERBS)[number];
 

@@ -20,14 +20,6 @@ import { sqliteNativeBinding } from '../lib/native-sqlite.js';
 import { createPrivateFile } from '../lib/private-file.js';
 import { importFormat, parseDeviceImport } from './device-import-file.js';
 
-export const DEVICES_USAGE = `  edge-gateway devices add ID [--config FILE | --db PATH]      new device; prints its secret once
-  edge-gateway devices rotate ID [--config FILE | --db PATH]   new secret for ID; prints it once
-  edge-gateway devices remove ID [--config FILE | --db PATH]
-  edge-gateway devices list [--json] [--config FILE | --db PATH]
-  edge-gateway devices import FILE|- [--replace] [--config FILE | --db PATH]
-                                  CSV deviceId[,secret] or JSON [{"deviceId","secret"?}]; generated
-                                  secrets printed once as CSV deviceId,secret`;
-
 const VERBS = ['add', 'rotate', 'remove', 'list', 'import'] as const;
 type Verb = (typeof VERBS)[number];
 

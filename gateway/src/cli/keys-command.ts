@@ -11,10 +11,6 @@ import { parseArgs } from 'node:util';
 import { trustedKeySchema } from '../config/control-schema.js';
 import { gatewayError } from '../errors.js';
 
-export const KEYS_USAGE = `  edge-gateway keys generate --kid KID [--out-dir DIR]
-                                  new Ed25519 key pair: DIR/KID.private.pem (0600, never overwritten)
-                                  and DIR/KID.public.pem; prints the control.trustedKeys YAML entry`;
-
 export function runKeysCommand(argv: string[]): number {
   let parsed;
   try {

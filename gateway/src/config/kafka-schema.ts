@@ -1,6 +1,5 @@
 /** The `kafka` section: where and how records are forwarded. */
 import { z } from 'zod';
-import { zstdAvailable } from '../lib/zstd-available.js';
 import { durationMs, live, secret } from './schema-helpers.js';
 import { schemaRegistrySchema } from './schema-registry-schema.js';
 
@@ -47,12 +46,8 @@ export const kafkaSchema = z
     schemaRegistry: schemaRegistrySchema,
     compression: z
       .enum(KAFKA_COMPRESSIONS)
-      // The client compresses zstd with node:zlib's zstdCompressSync (Node >= 22.15 / 23.8; the
-      // shipped binary's Node 24 has it). Refused here, naming the runtime, rather than failing
-      // every send later with a retriable-looking error while the buffer fills.
-      .refine((c) => c !== 'zstd' || zstdAvailable(), { message: `zstd needs Node.js >= 22.15 (node:zlib zstdCompressSync); this runtime is Node.js ${process.version}: use lz4, snappy or gzip, or run the edge-gateway binary (Node 24)` })
       .default('gzip')
-      .describe('Record-batch codec, compressed on the event loop. Per 5,000-record batch (bench/results/codecs.md): gzip ~6 ms, 7 % of the raw bytes; zstd ~1 ms, 7 % (Node >= 22.15, e.g. the binary); lz4 / snappy under 1 ms, 13-14 %; none 0 ms, 100 %'),
+      .describe('Record-batch codec, compressed on the event loop. Per 5,000-record batch (bench/results/codecs.md): gzip ~6 ms, 7 % of the raw bytes; zstd ~1 ms, 7 %; lz4 / snappy under 1 ms, 13-14 %; none 0 ms, 100 %'),
     batchMaxRecords: live(z.number().int().positive().default(5000)).describe('Most buffered records in one Kafka send'),
     batchMaxBytes: live(z.number().int().positive().default(4 * 1024 * 1024)).describe('Most payload bytes in one Kafka send'),
     lingerMs: live(durationMs('Wait for more records before a partial batch is sent').default(5)),
