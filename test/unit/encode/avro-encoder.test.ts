@@ -141,10 +141,10 @@ test('raw route does not parse the payload (invalid JSON is fine)', () => {
   assert.ok(out.ok);
 });
 
-test('topic matching no route -> GW_ERR_INGEST_TOPIC_UNROUTED', () => {
+test('topic matching no route -> GW_ERR_ENCODE_UNROUTED', () => {
   const out = encoder().encode(rec('elsewhere/dev-1/telemetry', '{}'));
   assert.ok(!out.ok);
-  assert.equal(out.code, 'GW_ERR_INGEST_TOPIC_UNROUTED');
+  assert.equal(out.code, 'GW_ERR_ENCODE_UNROUTED');
   assert.match(out.reason, /elsewhere\/dev-1\/telemetry/);
 });
 
