@@ -1,6 +1,31 @@
-/** Read-only views of a gateway's SQLite buffer from the test process (a second connection). */
+/**
+ * A gateway's SQLite buffer seen from tests: a buffer on a database the test opened (as gateway.ts
+ * wires it), and read-only views of a running gateway's file (a second connection).
+ */
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { closeBufferDatabase, createSqliteBuffer, openBufferDatabase, type BufferDatabaseOptions, type SqliteBuffer, type SqliteBufferOptions } from '../../gateway/src/buffer/sqlite-buffer.js';
+
+export interface TestBuffer {
+  buffer: SqliteBuffer;
+  /** The database the buffer works on: tests read its tables through it. */
+  db: Database.Database;
+  /** Closes the buffer, then the database (twice is safe). */
+  close(): void;
+}
+
+export function openTestBuffer(opts: BufferDatabaseOptions & Partial<SqliteBufferOptions>): TestBuffer {
+  const db = openBufferDatabase(opts);
+  const buffer = createSqliteBuffer(db, { deadLetterMaxRows: opts.deadLetterMaxRows ?? 1000, dropLogMaxRows: opts.dropLogMaxRows });
+  return {
+    buffer,
+    db,
+    close() {
+      buffer.close();
+      closeBufferDatabase(db);
+    },
+  };
+}
 
 export interface BufferSnapshot {
   rows: number;

@@ -12,7 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createSqliteBuffer, type SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type { SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type Database from 'better-sqlite3';
+import { openTestBuffer } from '../../support/buffer-db.js';
 import { createSqliteCrashGuard, type SqliteCrashGuard } from '../../../gateway/src/buffer/sqlite-crash-guard.js';
 import { createAvroEncoder, type AvroEncoder } from '../../../gateway/src/encode/avro-encoder.js';
 import type { RecordEncoder } from '../../../gateway/src/encode/encoder.js';
@@ -53,6 +55,8 @@ function recordingLogger(): { logger: Logger; entries: Entry[] } {
 
 interface Run {
   buffer: SqliteBuffer;
+  /** The buffer's database, to read its tables. */
+  db: Database.Database;
   guard: SqliteCrashGuard;
   sink: FakeSink;
   pump: ForwardPump;
@@ -63,8 +67,8 @@ const encoderFor = (): AvroEncoder => createAvroEncoder({ gatewayId: 'gw-test', 
 
 /** One "process lifetime": buffer, crash guard and pump on the given file. */
 function startRun(t: TestContext, path: string, over: Partial<PumpOptions> = {}): Run {
-  const buffer = createSqliteBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
-  const guard = createSqliteCrashGuard(buffer.database, () => buffer.leasedRange());
+  const { buffer, db, close } = openTestBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
+  const guard = createSqliteCrashGuard(db, () => buffer.leasedRange());
   const sink = new FakeSink();
   const { logger, entries } = recordingLogger();
   const pump = createForwardPump({
@@ -85,9 +89,9 @@ function startRun(t: TestContext, path: string, over: Partial<PumpOptions> = {})
   });
   t.after(async () => {
     await pump.stop(20);
-    buffer.close();
+    close();
   });
-  return { buffer, guard, sink, pump, entries };
+  return { buffer, db, guard, sink, pump, entries };
 }
 
 function tempDb(t: TestContext): string {
@@ -113,7 +117,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Pro
 }
 
 const seqOf = (enc: AvroEncoder, m: OutMessage) => (enc.rawCodec.type.fromBuffer(m.value.subarray(10)) as { seq: number }).seq;
-const deadLetters = (b: SqliteBuffer) => b.database.prepare('SELECT seq, code, reason FROM dead_letters ORDER BY id').all() as Array<{ seq: number; code: string; reason: string }>;
+const deadLetters = (db: Database.Database) => db.prepare('SELECT seq, code, reason FROM dead_letters ORDER BY id').all() as Array<{ seq: number; code: string; reason: string }>;
 const hasMarker = (messages: readonly OutMessage[]) => messages.some((m) => m.value.includes('POISON'));
 
 test('an encoder that throws for one record: that record is dead-lettered (GW_ERR_ENCODE_FAILED), the others go out in order', async (t) => {
@@ -127,9 +131,9 @@ test('an encoder that throws for one record: that record is dead-lettered (GW_ER
     },
     encodeRaw: (r: StoredRecord) => real.encodeRaw(r),
   };
-  const { buffer, sink, pump, entries } = startRun(t, path, { encoder: throwing });
+  const { buffer, db, sink, pump, entries } = startRun(t, path, { encoder: throwing });
   buffer.append([rec('d1', 1), rec('d1', 2, '{"BOOM":1}'), rec('d2', 1), rec('d1', 3)]);
-  const seqs = (buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
+  const seqs = (db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
   pump.start();
   await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
   assert.deepEqual(sink.delivered.map((m) => seqOf(real, m)), seqs, 'every record in place, in buffer order');
@@ -138,7 +142,7 @@ test('an encoder that throws for one record: that record is dead-lettered (GW_ER
   assert.equal(dlq.headers?.['x-dlq-code'], 'GW_ERR_ENCODE_FAILED');
   assert.match(dlq.headers?.['x-dlq-reason'] ?? '', /RangeError: Maximum call stack/);
   assert.deepEqual(sink.delivered.filter((_, i) => i !== 1).map((m) => m.topic), ['telemetry.raw', 'telemetry.raw', 'telemetry.raw']);
-  assert.deepEqual(deadLetters(buffer).map((d) => [d.seq, d.code]), [[seqs[1], 'GW_ERR_ENCODE_FAILED']]);
+  assert.deepEqual(deadLetters(db).map((d) => [d.seq, d.code]), [[seqs[1], 'GW_ERR_ENCODE_FAILED']]);
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_ENCODE_FAILED: 1 }, 'counted once, by the buffer that stores it');
 
   // The loop is still alive: a later record is forwarded.
@@ -162,13 +166,13 @@ test('when even the raw DLQ envelope throws, the record is kept only in dead_let
       return real.encodeRaw(r);
     },
   };
-  const { buffer, sink, pump, entries } = startRun(t, path, { encoder: throwing });
+  const { buffer, db, sink, pump, entries } = startRun(t, path, { encoder: throwing });
   buffer.append([rec('d1', 1), rec('d1', 2, 'BOOM'), rec('d1', 3)]);
   pump.start();
   await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
   assert.equal(sink.delivered.length, 2);
   assert.ok(sink.delivered.every((m) => m.topic === 'telemetry.raw'));
-  assert.deepEqual(deadLetters(buffer).map((d) => d.code), ['GW_ERR_ENCODE_FAILED']);
+  assert.deepEqual(deadLetters(db).map((d) => d.code), ['GW_ERR_ENCODE_FAILED']);
   assert.ok(entries.some((e) => e.level === 'error' && /local dead_letters table only/.test(String(e.msg))));
 });
 
@@ -179,7 +183,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   // Lifetime 1: a batch holding the poison row is in flight when the process "dies".
   const r1 = startRun(t, path);
   r1.buffer.append([rec('d1', 1), rec('d2', 1), rec('d1', 2), rec('d1', 3, '{"POISON":true}'), rec('d2', 2), rec('d1', 4)]);
-  const seqs = (r1.buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
+  const seqs = (r1.db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
   const poisonSeq = seqs[3]!;
   let crashed1 = false;
   r1.sink.sendImpl = (messages) => {
@@ -222,7 +226,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   await waitFor(() => r3.buffer.stats().rows === 0, 'buffer drained');
   assert.ok(!r3.sink.attempts.some(hasMarker), 'the poison row was never sent');
   assert.deepEqual(r3.sink.delivered.map((m) => seqOf(enc, m)), seqs.slice(4), 'the rows after it');
-  const dl = deadLetters(r3.buffer);
+  const dl = deadLetters(r3.db);
   assert.deepEqual(dl.map((d) => [d.seq, d.code]), [[poisonSeq, 'GW_ERR_FORWARD_POISON_ROW']]);
   assert.match(dl[0]!.reason, /2 consecutive crashes \(last: TypeError\)/);
   assert.equal(r3.pump.stats().poisonRowsTotal, 1);
@@ -244,13 +248,13 @@ test('a guarded row under the limit is sent normally, and the guard is cleared a
   const path = tempDb(t);
   const r = startRun(t, path, { crashLimit: 3 });
   r.buffer.append([rec('d1', 1), rec('d1', 2), rec('d1', 3)]);
-  const seqs = (r.buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((x) => x.seq);
-  r.buffer.database
+  const seqs = (r.db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((x) => x.seq);
+  r.db
     .prepare('INSERT INTO crash_guard (id, first_seq, last_seq, crashes, last_code, updated_at) VALUES (1, ?, ?, 2, ?, 0)')
     .run(seqs[1], seqs[1], 'RangeError');
   r.pump.start();
   await waitFor(() => r.buffer.stats().rows === 0, 'drained');
   assert.deepEqual(r.sink.attempts.map((a) => a.length), [1, 1, 1], 'rows up to the guarded one singly, then the next lease is past it');
-  assert.deepEqual(deadLetters(r.buffer), []);
+  assert.deepEqual(deadLetters(r.db), []);
   assert.equal(r.guard.read(), null);
 });
