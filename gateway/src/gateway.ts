@@ -61,7 +61,7 @@ export interface Gateway {
   health(): GatewayHealth;
   /** Re-reads the TLS listeners' certificate files (SIGHUP); established connections stay. */
   reloadTls(): Array<{ index: number; ok: boolean; error?: string }>;
-  /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs`, close the DB. */
+  /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs` (default forward.shutdownGraceMs), close the DB. */
   close(opts?: { forwardGraceMs?: number }): Promise<void>;
   /**
    * The process is dying of `err` (uncaught exception): synchronously records the buffer rows in
@@ -209,7 +209,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     listenerOf,
     sentEmptyClientId: (client) => listener?.sentEmptyClientId(client) ?? false,
     connectedMethod: (clientId) => listener?.connectedMethod(clientId),
-    maxPendingLogins: 256,
+    maxPendingLogins: config.mqtt.limits.maxPendingLogins,
     logger: log,
     warnLog: limits.warnLog,
     logFieldMaxChars: limits.logFieldMaxChars,
@@ -217,7 +217,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   listener = createMqttListener({
     listeners,
     connectTimeoutMs: config.mqtt.connectTimeoutMs,
-    maxClientIdLength: 128,
+    maxClientIdLength: config.mqtt.maxClientIdLength,
     authenticate: auth.authenticate,
     authorizePublish: gate.authorizePublish,
     limits,
@@ -353,7 +353,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         committer.close();
         expiry.close();
         activity.close();
-        await pump!.stop(opts?.forwardGraceMs ?? 10_000);
+        await pump!.stop(opts?.forwardGraceMs ?? current.forward.shutdownGraceMs);
         await sink.close().catch((err) => log.warn({ event: 'kafka_producer_close_failed', err }, 'Kafka producer close failed'));
         resolver?.close();
         const st = buffer.stats();
