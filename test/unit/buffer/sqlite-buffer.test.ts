@@ -14,12 +14,7 @@ import { closeBufferDatabase, createSqliteBuffer, openBufferDatabase, type Sqlit
 import { openTestBuffer, type TestBuffer } from '../../support/buffer-db.js';
 import { isGatewayError } from '../../../gateway/src/errors.js';
 import type { IngestRecord, Lease, StoredRecord } from '../../../gateway/src/record.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-buffer-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../../support/temp-dir.js';
 
 /** A buffer on its own database; `db` reads the tables. */
 function open(t: TestContext, path: string, over: Partial<SqliteBufferOptions & { synchronous: 'FULL' | 'NORMAL' | 'EXTRA' }> = {}): TestBuffer {

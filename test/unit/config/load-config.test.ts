@@ -4,22 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { loadConfig, readConfigFile, validateConfig } from '../../../gateway/src/config/load-config.js';
 import { applyEnvOverrides, asNumber } from '../../../gateway/src/config/env-overrides.js';
 import { effectiveListeners } from '../../../gateway/src/config/mqtt-schema.js';
 import { allowsAnonymous } from '../../../gateway/src/config/mqtt-listener-schema.js';
 import { GatewayError, isGatewayError } from '../../../gateway/src/errors.js';
 import { zstdAvailable } from '../../../gateway/src/lib/zstd-available.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../../support/temp-dir.js';
 
 /** Runs `fn`, asserts it throws a GatewayError with `code`, and returns it for further checks. */
 function catchGatewayError(fn: () => unknown, code: string): GatewayError {

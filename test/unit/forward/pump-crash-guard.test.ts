@@ -22,6 +22,7 @@ import { createForwardPump, type ForwardPump, type PumpOptions } from '../../../
 import type { OutMessage, SinkState, TelemetrySink } from '../../../gateway/src/forward/sink.js';
 import type { Logger } from '../../../gateway/src/lib/logger.js';
 import type { IngestRecord, StoredRecord } from '../../../gateway/src/record.js';
+import { waitFor } from '../../support/wait.js';
 
 class FakeSink implements TelemetrySink {
   connected = false;
@@ -108,14 +109,6 @@ const rec = (deviceId: string, n: number, payload = `{"n":${n}}`): IngestRecord 
   payload: Buffer.from(payload),
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 const seqOf = (enc: AvroEncoder, m: OutMessage) => (enc.rawCodec.type.fromBuffer(m.value.subarray(10)) as { seq: number }).seq;
 const deadLetters = (db: Database.Database) => db.prepare('SELECT seq, code, reason FROM dead_letters ORDER BY id').all() as Array<{ seq: number; code: string; reason: string }>;
 const hasMarker = (messages: readonly OutMessage[]) => messages.some((m) => m.value.includes('POISON'));
@@ -135,7 +128,7 @@ test('an encoder that throws for one record: that record is dead-lettered (GW_ER
   buffer.append([rec('d1', 1), rec('d1', 2, '{"BOOM":1}'), rec('d2', 1), rec('d1', 3)]);
   const seqs = (db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => buffer.stats().rows === 0, 3000, 2);
   assert.deepEqual(sink.delivered.map((m) => seqOf(real, m)), seqs, 'every record in place, in buffer order');
   const dlq = sink.delivered[1]!;
   assert.equal(dlq.topic, 'telemetry.dlq');
@@ -148,7 +141,7 @@ test('an encoder that throws for one record: that record is dead-lettered (GW_ER
   // The loop is still alive: a later record is forwarded.
   buffer.append([rec('d2', 2)]);
   pump.notify();
-  await waitFor(() => sink.delivered.length === 5, 'later record forwarded');
+  await waitFor('later record forwarded', () => sink.delivered.length === 5, 3000, 2);
   assert.deepEqual(entries.filter((e) => e.level === 'fatal'), []);
 });
 
@@ -169,7 +162,7 @@ test('when even the raw DLQ envelope throws, the record is kept only in dead_let
   const { buffer, db, sink, pump, entries } = startRun(t, path, { encoder: throwing });
   buffer.append([rec('d1', 1), rec('d1', 2, 'BOOM'), rec('d1', 3)]);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => buffer.stats().rows === 0, 3000, 2);
   assert.equal(sink.delivered.length, 2);
   assert.ok(sink.delivered.every((m) => m.topic === 'telemetry.raw'));
   assert.deepEqual(deadLetters(db).map((d) => d.code), ['GW_ERR_ENCODE_FAILED']);
@@ -194,7 +187,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
     return new Promise(() => undefined); // the process is gone: this send never completes
   };
   r1.pump.start();
-  await waitFor(() => crashed1, 'first crash');
+  await waitFor('first crash', () => crashed1, 3000, 2);
   const g1 = r1.guard.read()!;
   assert.deepEqual([g1.firstSeq, g1.lastSeq, g1.crashes, g1.lastCode], [seqs[0], seqs[5], 1, 'TypeError'], 'the whole batch was in flight');
   await r1.pump.stop(20);
@@ -210,7 +203,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
     return new Promise(() => undefined);
   };
   r2.pump.start();
-  await waitFor(() => crashed2, 'second crash');
+  await waitFor('second crash', () => crashed2, 3000, 2);
   assert.ok(r2.sink.attempts.every((a) => a.length === 1), 'guarded rows are sent one per request');
   assert.deepEqual(r2.sink.delivered.map((m) => seqOf(enc, m)), seqs.slice(0, 3), 'rows before the poison one went through');
   const g2 = r2.guard.read()!;
@@ -223,7 +216,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   const r3 = startRun(t, path);
   r3.sink.sendImpl = (messages) => (hasMarker(messages) ? Promise.reject(new Error('the poison row must not be sent')) : Promise.resolve());
   r3.pump.start();
-  await waitFor(() => r3.buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => r3.buffer.stats().rows === 0, 3000, 2);
   assert.ok(!r3.sink.attempts.some(hasMarker), 'the poison row was never sent');
   assert.deepEqual(r3.sink.delivered.map((m) => seqOf(enc, m)), seqs.slice(4), 'the rows after it');
   const dl = deadLetters(r3.db);
@@ -240,7 +233,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   // Back to batches once past the guarded rows.
   r3.buffer.append([rec('d1', 5), rec('d2', 3), rec('d1', 6)]);
   r3.pump.notify();
-  await waitFor(() => r3.buffer.stats().rows === 0, 'new rows drained');
+  await waitFor('new rows drained', () => r3.buffer.stats().rows === 0, 3000, 2);
   assert.equal(r3.sink.attempts.at(-1)!.length, 3);
 });
 
@@ -253,7 +246,7 @@ test('a guarded row under the limit is sent normally, and the guard is cleared a
     .prepare('INSERT INTO crash_guard (id, first_seq, last_seq, crashes, last_code, updated_at) VALUES (1, ?, ?, 2, ?, 0)')
     .run(seqs[1], seqs[1], 'RangeError');
   r.pump.start();
-  await waitFor(() => r.buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => r.buffer.stats().rows === 0, 3000, 2);
   assert.deepEqual(r.sink.attempts.map((a) => a.length), [1, 1, 1], 'rows up to the guarded one singly, then the next lease is past it');
   assert.deepEqual(deadLetters(r.db), []);
   assert.equal(r.guard.read(), null);

@@ -18,6 +18,7 @@ import type { Logger } from '../../../gateway/src/lib/logger.js';
 import { createForwardPump, type ForwardPump, type PumpOptions } from '../../../gateway/src/forward/pump.js';
 import type { OutMessage, SinkState, TelemetrySink } from '../../../gateway/src/forward/sink.js';
 import type { IngestRecord } from '../../../gateway/src/record.js';
+import { waitFor } from '../../support/wait.js';
 
 class FakeSink implements TelemetrySink {
   connected = false;
@@ -122,14 +123,6 @@ function envelopeOf(encoder: AvroEncoder, m: OutMessage): Record<string, unknown
 }
 const seqOf = (encoder: AvroEncoder, m: OutMessage) => envelopeOf(encoder, m)['seq'] as number;
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 1500): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 function allSeqs(db: Database.Database): number[] {
   return (db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
 }
@@ -148,7 +141,7 @@ test('records from several devices reach the sink in buffer order, key = deviceI
   const seqs = allSeqs(db);
   pump.start();
   pump.start(); // idempotent
-  await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => buffer.stats().rows === 0, 1500, 2);
 
   assert.equal(sink.delivered.length, 30);
   assert.deepEqual(
@@ -181,13 +174,13 @@ test('rows are deleted only after send resolves', async (t) => {
   sink.sendImpl = () => gate.promise;
   buffer.append([rec('d1', 1), rec('d1', 2), rec('d2', 1)]);
   pump.start();
-  await waitFor(() => sink.attempts.length === 1, 'first send');
+  await waitFor('first send', () => sink.attempts.length === 1, 1500, 2);
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(buffer.stats().rows, 3);
   assert.equal(allSeqs(db).length, 3);
   assert.equal(buffer.stats().ackedTotal, 0);
   gate.resolve();
-  await waitFor(() => buffer.stats().rows === 0, 'ack after send');
+  await waitFor('ack after send', () => buffer.stats().rows === 0, 1500, 2);
   assert.deepEqual(allSeqs(db), []);
   assert.equal(sink.attempts.length, 1);
 });
@@ -208,7 +201,7 @@ test('retriable send failure: the same lease is re-sent after backoff, nothing d
   buffer.append([rec('d1', 1), rec('d2', 1), rec('d1', 2)]);
   const seqs = allSeqs(db);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'delivery after retries');
+  await waitFor('delivery after retries', () => buffer.stats().rows === 0, 1500, 2);
 
   assert.equal(sink.attempts.length, failures + 1);
   for (const attempt of sink.attempts) {
@@ -242,7 +235,7 @@ test('a record Kafka permanently rejects is isolated (split by device, then halv
     if (messages.some((m) => m.topic !== 'telemetry.dlq' && seqOf(encoder, m) === poison)) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
   };
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'isolation finished');
+  await waitFor('isolation finished', () => buffer.stats().rows === 0, 1500, 2);
 
   // A multi-partition send is not atomic, so isolation re-sends per device: order is kept per
   // device (one partition each), not across devices.
@@ -292,12 +285,12 @@ test('a rejected record goes to the DLQ topic cut to dlqMaxValueBytes, with head
     await gate.promise;
   });
   pump.start();
-  await waitFor(() => dlqSends === 1, 'DLQ send in flight');
+  await waitFor('DLQ send in flight', () => dlqSends === 1, 1500, 2);
   assert.ok(allSeqs(db).includes(seqs[1]!), 'the rejected row stays buffered until the DLQ acks');
   assert.equal((db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n, 0);
   assert.deepEqual(pump.stats().dlqSentByCode, {}, 'not counted before the ack');
   gate.resolve();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
 
   const dlq = sink.delivered.filter((m) => m.topic === 'telemetry.dlq');
   assert.equal(dlq.length, 1);
@@ -328,7 +321,7 @@ test('a DLQ send failing retriably (Kafka down) is retried; the dead letter is n
     if (failures-- > 0) throw gatewayError('GW_ERR_FORWARD_SEND', 'Request timed out');
   });
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(sink.attempts.filter((a) => a[0]?.topic === 'telemetry.dlq').length, 3);
   assert.equal(sink.delivered.filter((m) => m.topic === 'telemetry.dlq').length, 1);
   assert.equal(buffer.stats().deadLetteredTotal, 1);
@@ -344,7 +337,7 @@ test('the DLQ topic refusing the dead letter too: kept locally only, counted, tr
     throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE: dlq topic max.message.bytes');
   });
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(sink.attempts.filter((a) => a[0]?.topic === 'telemetry.dlq').length, 1, 'one DLQ attempt');
   assert.deepEqual(sink.delivered.map((m) => seqOf(encoder, m)), [seqs[0], seqs[2]]);
   const dead = db.prepare('SELECT seq, code, reason FROM dead_letters').all() as Array<{ seq: number; code: string; reason: string }>;
@@ -364,7 +357,7 @@ test('an encode failure whose DLQ message Kafka rejects is kept locally with its
     if (messages.some((m) => m.topic === 'telemetry.dlq')) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
   };
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(sink.attempts.filter((a) => a.length === 1 && a[0]!.topic === 'telemetry.dlq').length, 1, 'isolated once, never re-sent');
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_ENCODE_SCHEMA_MISMATCH: 1 });
   assert.deepEqual(pump.stats().dlqUndeliverableByCode, { GW_ERR_ENCODE_SCHEMA_MISMATCH: 1 });
@@ -383,7 +376,7 @@ test('a typed-route payload that does not match goes to the DLQ topic in place; 
   ]);
   const seqs = allSeqs(db);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'all forwarded');
+  await waitFor('all forwarded', () => buffer.stats().rows === 0, 1500, 2);
 
   const out = sink.delivered;
   assert.deepEqual(
@@ -433,7 +426,7 @@ test('sink.connect failing: kafkaUp false, attempts bounded by the backoff (no b
   assert.equal(entries.filter((e) => e.level === 'warn').length, 1, 'kafka_down logged once, not per attempt');
 
   sink.connectImpl = async () => undefined;
-  await waitFor(() => buffer.stats().rows === 0, 'delivery after reconnect');
+  await waitFor('delivery after reconnect', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(pump.stats().kafkaUp, true);
   assert.deepEqual(
     sink.delivered.map((m) => seqOf(encoder, m)),
@@ -444,11 +437,11 @@ test('sink.connect failing: kafkaUp false, attempts bounded by the backoff (no b
 test('new rows committed while idle are forwarded after notify()', async (t) => {
   const { buffer, sink, pump } = rig(t);
   pump.start();
-  await waitFor(() => sink.connectCalls === 1, 'connected');
+  await waitFor('connected', () => sink.connectCalls === 1, 1500, 2);
   await new Promise((r) => setTimeout(r, 10));
   buffer.append([rec('d1', 1)]);
   pump.notify();
-  await waitFor(() => sink.delivered.length === 1, 'woken by notify', 500);
+  await waitFor('woken by notify', () => sink.delivered.length === 1, 500, 2);
   assert.equal(buffer.stats().rows, 0);
 });
 
@@ -457,7 +450,7 @@ test('stop(graceMs) returns even while a send hangs, and leaves the rows buffere
   sink.sendImpl = () => new Promise<void>(() => undefined); // never settles
   buffer.append([rec('d1', 1), rec('d1', 2)]);
   pump.start();
-  await waitFor(() => sink.attempts.length === 1, 'send in flight');
+  await waitFor('send in flight', () => sink.attempts.length === 1, 1500, 2);
   const t0 = performance.now();
   await pump.stop(100);
   const took = performance.now() - t0;
@@ -473,7 +466,7 @@ test('stop(graceMs) returns even while a send hangs, and leaves the rows buffere
 test('stop() of an idle pump returns promptly (does not wait the grace period)', async (t) => {
   const { pump, entries } = rig(t);
   pump.start();
-  await waitFor(() => entries.some((e) => (e.obj as { event?: string }).event === 'kafka_up'), 'connected');
+  await waitFor('connected', () => entries.some((e) => (e.obj as { event?: string }).event === 'kafka_up'), 1500, 2);
   await new Promise((r) => setTimeout(r, 20)); // now parked in idle()
   const t0 = performance.now();
   await pump.stop(5000);
@@ -487,7 +480,7 @@ test(
     const gate = deferred();
     sink.connectImpl = () => gate.promise;
     pump.start();
-    await waitFor(() => sink.connectCalls === 1, 'connect in progress');
+    await waitFor('connect in progress', () => sink.connectCalls === 1, 1500, 2);
     const t0 = performance.now();
     const stopped = pump.stop(300);
     gate.resolve();
