@@ -42,7 +42,10 @@ export function snapshotBuffer(dbPath: string): BufferSnapshot | null {
     return null;
   }
   try {
-    const r = db.prepare('SELECT count(*) AS n, coalesce(sum(length(payload) + length(topic) + length(device_id) + 64), 0) AS b FROM records').get() as { n: number; b: number };
+    // UTF-8 bytes as the buffer counts them (accountedBytes): length() of TEXT counts characters.
+    const r = db
+      .prepare('SELECT count(*) AS n, coalesce(sum(length(payload) + length(CAST(topic AS BLOB)) + length(CAST(device_id AS BLOB)) + 64), 0) AS b FROM records')
+      .get() as { n: number; b: number };
     const d = db.prepare('SELECT count(*) AS n FROM drop_log').get() as { n: number };
     const dl = db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number };
     return { rows: r.n, accountedBytes: r.b, dropLogRows: d.n, deadLetters: dl.n };

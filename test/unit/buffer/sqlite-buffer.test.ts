@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { accountedBytes, ROW_OVERHEAD_BYTES } from '../../../gateway/src/buffer/buffer.js';
 import { SCHEMA_VERSION } from '../../../gateway/src/buffer/migrations.js';
 import { closeBufferDatabase, createSqliteBuffer, openBufferDatabase, type SqliteBufferOptions } from '../../../gateway/src/buffer/sqlite-buffer.js';
-import { openTestBuffer, type TestBuffer } from '../../support/buffer-db.js';
+import { openTestBuffer, snapshotBuffer, type TestBuffer } from '../../support/buffer-db.js';
 import { isGatewayError } from '../../../gateway/src/errors.js';
 import type { IngestRecord, Lease, StoredRecord } from '../../../gateway/src/record.js';
 import { tempDir } from '../../support/temp-dir.js';
@@ -476,8 +476,19 @@ test('drop log is trimmed to dropLogMaxRows', (t) => {
   assert.equal(b.stats().droppedTotal.expired, 5);
 });
 
-test('accountedBytes = payload + topic + deviceId + fixed overhead', () => {
+test('accountedBytes = payload + topic + deviceId + fixed overhead, in UTF-8 bytes', () => {
   assert.equal(accountedBytes({ deviceId: 'ab', topic: 'xyz', payload: Buffer.alloc(10) }), 15 + ROW_OVERHEAD_BYTES);
+  // 'é' is 2 bytes, '😀' 4 (and 2 UTF-16 code units): characters would count 1 + 6 + 2 = 9.
+  assert.equal(accountedBytes({ deviceId: 'é', topic: 'd/é/😀', payload: Buffer.from('ü!') }), 2 + 9 + 3 + ROW_OVERHEAD_BYTES);
+});
+
+test('a second connection (test/support/buffer-db.ts) counts the bytes the buffer counts, multi-byte ids included', (t) => {
+  const path = join(tempDir(t), 'b.db');
+  const { buffer: b } = open(t, path);
+  b.append([rec(1, { deviceId: 'capteur-été-😀', topic: 'devices/capteur-été-😀/telemetry', payload: Buffer.from('{"t":"°C"}') }), rec(2)]);
+  const snap = snapshotBuffer(path);
+  assert.equal(snap?.rows, 2);
+  assert.equal(snap?.accountedBytes, b.stats().bytes);
 });
 
 test('ack of a sparse (per-device) sub-lease deletes exactly its rows, not the range between them', (t) => {
