@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createSqliteBuffer } from '../../gateway/src/buffer/sqlite-buffer.js';
+import { closeBufferDatabase, createSqliteBuffer, openBufferDatabase } from '../../gateway/src/buffer/sqlite-buffer.js';
 import { createAvroEncoder } from '../../gateway/src/encode/avro-encoder.js';
 import type { IngestRecord } from '../../gateway/src/record.js';
 import { makeTelemetry } from '../../firmware-sim/src/telemetry.js';
@@ -24,7 +24,8 @@ const execFileAsync = promisify(execFile);
 
 /** Writes `rows` telemetry rows (100 devices, 200-byte JSON payloads) into a fresh buffer file. */
 export function fillBuffer(path: string, rows: number): number {
-  const buffer = createSqliteBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 10 });
+  const db = openBufferDatabase({ path, synchronous: 'NORMAL' });
+  const buffer = createSqliteBuffer(db, { deadLetterMaxRows: 10 });
   const rng = createRng(7);
   const batch: IngestRecord[] = [];
   let payloadBytes = 0;
@@ -40,6 +41,7 @@ export function fillBuffer(path: string, rows: number): number {
   }
   if (batch.length) buffer.append(batch);
   buffer.close();
+  closeBufferDatabase(db);
   return payloadBytes;
 }
 

@@ -1,5 +1,5 @@
 import { connect, ErrorWithReasonCode, type MqttClient, type IClientOptions } from 'mqtt';
-import { fullJitterBackoff } from './backoff.js';
+import { createBackoff, type Backoff } from '../../gateway/src/lib/backoff.js';
 import { InflightWindow } from './inflight-window.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 import { makeMalformedTelemetry } from './malformed-telemetry.js';
@@ -102,7 +102,8 @@ export class Device {
   private nextSeq = 1;
   private startedAt = 0;
   private readonly initialUptimeSecs: number;
-  private reconnectAttempt = 0;
+  /** Full jitter spreads a reconnecting fleet over time instead of hammering the broker in lock-step. */
+  private readonly reconnectBackoff: Backoff;
   private everConnected = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private rateTimer: NodeJS.Timeout | undefined;
@@ -137,6 +138,7 @@ export class Device {
     this.window = new InflightWindow(opts.inflightWindow);
     this.queue = new OfflineQueue(opts.offlineQueueMax);
     this.initialUptimeSecs = Math.floor(opts.rng() * 7 * 86_400);
+    this.reconnectBackoff = createBackoff({ initialMs: opts.reconnectBaseMs, maxMs: opts.reconnectMaxMs, random: opts.rng });
     this.rate = opts.ratePerDevice;
     this.telemetryOpts = opts.payloadBytes !== undefined ? { payloadBytes: opts.payloadBytes } : undefined;
     this.configTopic = `devices/${opts.deviceId}/config`;
@@ -296,7 +298,7 @@ export class Device {
   private onConnect(gen: number): void {
     if (gen !== this.gen || this.finished) return;
     this.connected = true;
-    this.reconnectAttempt = 0;
+    this.reconnectBackoff.reset();
     if (this.everConnected) this.reconnects++;
     this.everConnected = true;
     // Clean session: subscribe at every connect; the retained config (if any) arrives after SUBACK.
@@ -313,7 +315,7 @@ export class Device {
     this.gen++; // invalidate callbacks still held by the dead client
     c?.end(true);
     if (this.finished) return;
-    const delay = fullJitterBackoff(this.reconnectAttempt++, this.o.reconnectBaseMs, this.o.reconnectMaxMs, this.o.rng);
+    const delay = this.reconnectBackoff.next();
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 

@@ -1,31 +1,15 @@
 /**
- * Fixed-size, HDR-style log-linear latency histogram. Values are recorded in microseconds with
- * 7 significant bits (relative error < 0.8 %), range 0 µs .. ~35 min. Memory is constant
- * (1,664 buckets) regardless of how many samples are recorded.
+ * Publish->ack latency in milliseconds over Node's HDR histogram (perf_hooks.createHistogram):
+ * microseconds, 3 significant figures (relative error < 0.1 %), range 0 µs .. ~35 min, constant
+ * memory however many samples are recorded.
  */
-const SUB_BUCKETS = 128;
-const HALF = SUB_BUCKETS / 2;
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+
 const MAX_US = 0x7fffffff;
-const BUCKETS = SUB_BUCKETS + 24 * HALF;
-
-function indexOf(us: number): number {
-  if (us < SUB_BUCKETS) return us;
-  const shift = 31 - Math.clz32(us) - 6;
-  return SUB_BUCKETS + (shift - 1) * HALF + ((us >>> shift) - HALF);
-}
-
-/** Midpoint (µs) of the bucket at `idx`. */
-function valueAt(idx: number): number {
-  if (idx < SUB_BUCKETS) return idx;
-  const k = idx - SUB_BUCKETS;
-  const shift = Math.floor(k / HALF) + 1;
-  const width = 2 ** shift;
-  return ((k % HALF) + HALF) * width + width / 2;
-}
 
 export class LatencyHistogram {
-  private readonly counts = new Float64Array(BUCKETS);
-  private total = 0;
+  // The HDR histogram's lowest value is 1: a sample of u µs is recorded as u + 1.
+  private readonly h: RecordableHistogram = createHistogram({ lowest: 1, highest: MAX_US + 1, figures: 3 });
   private maxUs = 0;
 
   /** Record one latency sample in milliseconds. */
@@ -33,13 +17,12 @@ export class LatencyHistogram {
     let us = Math.round(ms * 1000);
     if (!(us > 0)) us = 0;
     else if (us > MAX_US) us = MAX_US;
-    this.counts[indexOf(us)]! += 1;
-    this.total++;
+    this.h.record(us + 1);
     if (us > this.maxUs) this.maxUs = us;
   }
 
   get count(): number {
-    return this.total;
+    return this.h.count;
   }
 
   /** Largest recorded sample in ms (exact, not bucketed). */
@@ -49,25 +32,8 @@ export class LatencyHistogram {
 
   /** Value (ms) at percentile `p` (0..100); 0 when empty. */
   percentile(p: number): number {
-    if (this.total === 0) return 0;
-    const rank = Math.max(1, Math.ceil((Math.min(100, Math.max(0, p)) / 100) * this.total));
-    let seen = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += this.counts[i]!;
-      if (seen >= rank) return Math.min(valueAt(i), this.maxUs) / 1000;
-    }
-    return this.maxUs / 1000;
-  }
-
-  merge(other: LatencyHistogram): void {
-    for (let i = 0; i < BUCKETS; i++) this.counts[i]! += other.counts[i]!;
-    this.total += other.total;
-    if (other.maxUs > this.maxUs) this.maxUs = other.maxUs;
-  }
-
-  reset(): void {
-    this.counts.fill(0);
-    this.total = 0;
-    this.maxUs = 0;
+    if (this.h.count === 0) return 0;
+    const us = this.h.percentile(Math.min(100, Math.max(0, p))) - 1;
+    return Math.min(us, this.maxUs) / 1000;
   }
 }

@@ -33,6 +33,7 @@ export const ErrorCatalog = {
   GW_ERR_ENCODE_PAYLOAD_TOO_DEEP: { canRetry: false, message: 'payload JSON nests deeper than the encoder accepts' },
   GW_ERR_ENCODE_UNKNOWN_FIELD: { canRetry: false, message: 'payload has fields the route schema does not declare (unknownFields: reject)' },
   GW_ERR_ENCODE_FAILED: { canRetry: false, message: 'record could not be encoded' },
+  GW_ERR_ENCODE_UNROUTED: { canRetry: false, message: 'buffered record topic matches no route of the running configuration' },
   GW_ERR_REGISTRY_UNREACHABLE: { canRetry: true, message: 'schema registry is unreachable' },
   GW_ERR_REGISTRY_AUTH: { canRetry: true, message: 'schema registry refused the credentials' },
   GW_ERR_REGISTRY_INCOMPATIBLE: { canRetry: false, message: 'schema registry refuses the schema under its compatibility rule' },
@@ -61,7 +62,6 @@ export const ErrorCatalog = {
   GW_ERR_CONTROL_KEY_FILE: { canRetry: false, message: 'key file cannot be read or written' },
   GW_ERR_DEVICE_CONFIG_INVALID: { canRetry: false, message: 'device configuration record is not valid' },
   GW_ERR_DEVICE_CONFIG_ACK_INVALID: { canRetry: false, message: 'device configuration acknowledgement is not valid' },
-  GW_ERR_AUDIT_FAILED: { canRetry: false, message: 'audit found missing records' },
   GW_ERR_CLI_USAGE: { canRetry: false, message: 'invalid command line' },
 } as const;
 

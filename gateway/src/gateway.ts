@@ -7,7 +7,7 @@ import { GroupCommitter } from './buffer/group-commit.js';
 import { FlowControl, type FlowState } from './buffer/flow-control.js';
 import { createExpiryTimer } from './buffer/expiry-timer.js';
 import { logFlowChange } from './buffer/flow-log.js';
-import { createSqliteBuffer, type SqliteBuffer } from './buffer/sqlite-buffer.js';
+import { closeBufferDatabase, createSqliteBuffer, openBufferDatabase, type SqliteBuffer } from './buffer/sqlite-buffer.js';
 import { createSqliteCrashGuard } from './buffer/sqlite-crash-guard.js';
 import type { CrashGuard } from './buffer/crash-guard.js';
 import { isGatewayError } from './errors.js';
@@ -35,7 +35,6 @@ import type { Logger } from './lib/logger.js';
 import type { PipelineObserver } from './lib/pipeline-observer.js';
 import type { BufferStats } from './buffer/buffer.js';
 import type { PumpStats } from './forward/pump.js';
-import type { TelemetrySink } from './forward/sink.js';
 import { DEVICE_CONFIG_TOPIC, type DeviceControlHooks, type DevicePort } from './control/device-port.js';
 
 export interface GatewayStatus {
@@ -62,7 +61,7 @@ export interface Gateway {
   health(): GatewayHealth;
   /** Re-reads the TLS listeners' certificate files (SIGHUP); established connections stay. */
   reloadTls(): Array<{ index: number; ok: boolean; error?: string }>;
-  /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs`, close the DB. */
+  /** Graceful: stop accepting, finish commits and acks, give Kafka `forwardGraceMs` (default forward.shutdownGraceMs), close the DB. */
   close(opts?: { forwardGraceMs?: number }): Promise<void>;
   /**
    * The process is dying of `err` (uncaught exception): synchronously records the buffer rows in
@@ -90,8 +89,6 @@ export interface GatewayDeps {
   logger: Logger;
   /** better-sqlite3 native addon path (single-executable builds). */
   sqliteNativeBinding?: string | undefined;
-  /** Replace the Kafka sink (unit tests only; integration tests use real Kafka). */
-  sink?: TelemetrySink;
   /** Device credentials (username = device id); without one, only anonymous and certificate logins. */
   credentials?: CredentialVerifier;
   loginThrottle?: LoginThrottle;
@@ -114,23 +111,20 @@ function loginThrottleOf(t: FailureThrottle): LoginThrottle {
 export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps): Gateway {
   const log = deps.logger;
   // Read first, before the buffer opens: a bad file fails the start with the field named.
-  const kafkaTls = config.kafka.tls.enabled && !deps.sink ? readTlsClientOptions('kafka.tls', config.kafka.tls) : undefined;
+  const kafkaTls = config.kafka.tls.enabled ? readTlsClientOptions('kafka.tls', config.kafka.tls) : undefined;
   const registryClient = config.kafka.valueFormat === 'registry' ? registryClientFor(config, log) : null;
-  const buffer: SqliteBuffer = createSqliteBuffer({
-    path: config.buffer.path,
-    synchronous: config.buffer.synchronous,
-    deadLetterMaxRows: config.buffer.deadLetterMaxRows,
-    dropLogMaxRows: config.buffer.dropLogMaxRows,
-    nativeBinding: deps.sqliteNativeBinding,
-  });
-  const crashGuard = createSqliteCrashGuard(buffer.database, () => buffer.leasedRange());
+  // One file: the buffer and the stores that must survive with it (crash guard, schema ids,
+  // device credentials). This gateway opens it, hands it to each, and closes it last.
+  const db = openBufferDatabase({ path: config.buffer.path, synchronous: config.buffer.synchronous, nativeBinding: deps.sqliteNativeBinding });
+  const buffer: SqliteBuffer = createSqliteBuffer(db, { deadLetterMaxRows: config.buffer.deadLetterMaxRows, dropLogMaxRows: config.buffer.dropLogMaxRows });
+  const crashGuard = createSqliteCrashGuard(db, () => buffer.leasedRange());
   let current = config;
   const resolver: SchemaIdResolver | null =
     registryClient === null
       ? null
       : createSchemaIdResolver({
           client: registryClient,
-          store: createSqliteSchemaIdStore(buffer.database),
+          store: createSqliteSchemaIdStore(db),
           autoRegister: config.kafka.schemaRegistry!.autoRegister,
           retryMaxMs: config.kafka.schemaRegistry!.retryMaxMs,
           logger: log,
@@ -147,19 +141,17 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
     return e;
   };
   const encoder = encoderFor(config);
-  const sink =
-    deps.sink ??
-    createKafkaSink({
-      brokers: config.kafka.brokers,
-      clientId: config.kafka.clientId,
-      compression: config.kafka.compression,
-      connectionTimeoutMs: config.kafka.connectionTimeoutMs,
-      requestTimeoutMs: config.kafka.requestTimeoutMs,
-      allowAutoTopicCreation: config.kafka.allowAutoTopicCreation,
-      sasl: config.kafka.sasl,
-      tls: kafkaTls,
-      logger: log,
-    });
+  const sink = createKafkaSink({
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    compression: config.kafka.compression,
+    connectionTimeoutMs: config.kafka.connectionTimeoutMs,
+    requestTimeoutMs: config.kafka.requestTimeoutMs,
+    allowAutoTopicCreation: config.kafka.allowAutoTopicCreation,
+    sasl: config.kafka.sasl,
+    tls: kafkaTls,
+    logger: log,
+  });
   let pump: ForwardPump | null = null;
   const flow = new FlowControl({
     maxSizeBytes: config.buffer.maxSizeBytes,
@@ -212,12 +204,12 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   const acl = new ReloadableAcl(createAcl({ rules: config.mqtt.acl, sysTopics: config.mqtt.sysTopics }));
   const auth = createAuthenticator({
     acl,
-    credentials: deps.credentials ?? createDeviceCredentials(buffer.database),
+    credentials: deps.credentials ?? createDeviceCredentials(db),
     throttle: deps.loginThrottle ?? loginThrottleOf(createFailureThrottle()),
     listenerOf,
     sentEmptyClientId: (client) => listener?.sentEmptyClientId(client) ?? false,
     connectedMethod: (clientId) => listener?.connectedMethod(clientId),
-    maxPendingLogins: 256,
+    maxPendingLogins: config.mqtt.limits.maxPendingLogins,
     logger: log,
     warnLog: limits.warnLog,
     logFieldMaxChars: limits.logFieldMaxChars,
@@ -225,7 +217,7 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
   listener = createMqttListener({
     listeners,
     connectTimeoutMs: config.mqtt.connectTimeoutMs,
-    maxClientIdLength: 128,
+    maxClientIdLength: config.mqtt.maxClientIdLength,
     authenticate: auth.authenticate,
     authorizePublish: gate.authorizePublish,
     limits,
@@ -361,11 +353,12 @@ export function createGateway(config: Readonly<GatewayConfig>, deps: GatewayDeps
         committer.close();
         expiry.close();
         activity.close();
-        await pump!.stop(opts?.forwardGraceMs ?? 10_000);
+        await pump!.stop(opts?.forwardGraceMs ?? current.forward.shutdownGraceMs);
         await sink.close().catch((err) => log.warn({ event: 'kafka_producer_close_failed', err }, 'Kafka producer close failed'));
         resolver?.close();
         const st = buffer.stats();
         buffer.close();
+        closeBufferDatabase(db);
         log.info({ event: 'shutdown_complete', bufferedRows: st.rows }, 'shutdown complete');
       })();
       return closing;

@@ -5,13 +5,13 @@
  * under ProtectSystem=strict), the config in the ConfigurationDirectory, a dedicated user,
  * hardening on, V8's JIT not blocked, file limit sized for 10,000 device sockets.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../deploy/build/binary-targets.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const UNIT = join(REPO_ROOT, 'deploy', 'systemd', 'edge-gateway.service');
 
@@ -49,12 +49,6 @@ function envOf(unit: Unit): Record<string, string> {
     env[k!] = rest.join('=');
   }
   return env;
-}
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'eg-unit-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 test('systemd-analyze verify accepts the unit as install.sh installs it', (t) => {

@@ -7,6 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { DEFAULT_FAMILIES, planConnection, type ConnectionPlan, type Family, type PlanOptions } from './connection-plan.js';
+import { sleep } from '../support/wait.js';
 
 export interface FuzzOptions extends Partial<Omit<PlanOptions, 'seed'>> {
   host: string;
@@ -112,8 +113,6 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzStats> {
 const count = (m: Record<string, number>, k: string): void => {
   m[k] = (m[k] ?? 0) + 1;
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** One planned connection, start to close; never rejects. */
 export function runConnection(host: string, port: number, p: ConnectionPlan, timeoutMs: number, stats: FuzzStats): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -11,10 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -24,6 +23,7 @@ import { partitionForKey } from '../../gateway/src/control/partition-for-key.js'
 import { STATUS_KIND, type GatewayStatusRecord } from '../../gateway/src/control/status-record.js';
 import { quietKafka, waitForLeaders } from '../kafka/create-topics.js';
 import { sharedKafka } from '../kafka/shared-kafka.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
@@ -48,12 +48,6 @@ function cli(args: string[]): Promise<CliResult> {
     child.once('error', reject);
     child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
   });
-}
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'eg-config-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 const unique = (label: string) => `${label}.${Math.random().toString(16).slice(2, 10)}`;

@@ -14,7 +14,7 @@ import { createGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/lib/logger.js';
 import { sharedKafka } from '../kafka/shared-kafka.js';
 import { uniqueTopics } from '../support/topics.js';
-import { waitFor } from '../support/buffer-db.js';
+import { waitFor } from '../support/wait.js';
 
 test('status reports buffer, ingest, flow and forward state truthfully', async (t) => {
   const kafka = await sharedKafka();

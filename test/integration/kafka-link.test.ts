@@ -23,7 +23,7 @@ import { quietKafka } from '../kafka/create-topics.js';
 import { freePorts } from '../kafka/free-port.js';
 import { startKafka } from '../kafka/kafka-harness.js';
 import { sharedKafka } from '../kafka/shared-kafka.js';
-import { waitFor } from '../support/buffer-db.js';
+import { waitFor } from '../support/wait.js';
 import { captureLogger, createCompactedTopic, kcatConsume, kcatProduce } from '../support/control-kafka.js';
 import { uniqueTopics } from '../support/topics.js';
 

@@ -15,6 +15,7 @@ import { fastJvmFlags, runKafkaTool } from './kafka-tool.js';
 import { registerForReaping, unregisterForReaping } from './process-reaper.js';
 import { addScramUser, scramFormatArgs, SCRAM_MECHANISM } from './scram.js';
 import { NODE_ID, serverProperties, type BrokerLayout } from './server-properties.js';
+import { sleep } from '../support/wait.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 20_000;
@@ -336,10 +337,6 @@ class JavaKafkaBroker implements KafkaBroker {
       return `(no broker log: ${err instanceof Error ? err.message : String(err)})`;
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A ref'd timer: keeps the event loop alive while we wait on the unref'd child. */

@@ -11,6 +11,7 @@ import { freePorts } from '../kafka/free-port.js';
 import { registerForReaping, unregisterForReaping } from '../kafka/process-reaper.js';
 import { CCOMPAT_PATH, ccompatRequest, setCompatibility, type CompatibilityLevel, type RegistryEndpoint } from './ccompat-client.js';
 import { ensureApicurio } from './fetch-registry.js';
+import { sleep } from '../support/wait.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
@@ -219,6 +220,3 @@ class ApicurioRegistry implements SchemaRegistry {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -1,6 +1,31 @@
-/** Read-only views of a gateway's SQLite buffer from the test process (a second connection). */
+/**
+ * A gateway's SQLite buffer seen from tests: a buffer on a database the test opened (as gateway.ts
+ * wires it), and read-only views of a running gateway's file (a second connection).
+ */
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { closeBufferDatabase, createSqliteBuffer, openBufferDatabase, type BufferDatabaseOptions, type SqliteBuffer, type SqliteBufferOptions } from '../../gateway/src/buffer/sqlite-buffer.js';
+
+export interface TestBuffer {
+  buffer: SqliteBuffer;
+  /** The database the buffer works on: tests read its tables through it. */
+  db: Database.Database;
+  /** Closes the buffer, then the database (twice is safe). */
+  close(): void;
+}
+
+export function openTestBuffer(opts: BufferDatabaseOptions & Partial<SqliteBufferOptions>): TestBuffer {
+  const db = openBufferDatabase(opts);
+  const buffer = createSqliteBuffer(db, { deadLetterMaxRows: opts.deadLetterMaxRows ?? 1000, dropLogMaxRows: opts.dropLogMaxRows });
+  return {
+    buffer,
+    db,
+    close() {
+      buffer.close();
+      closeBufferDatabase(db);
+    },
+  };
+}
 
 export interface BufferSnapshot {
   rows: number;
@@ -17,7 +42,10 @@ export function snapshotBuffer(dbPath: string): BufferSnapshot | null {
     return null;
   }
   try {
-    const r = db.prepare('SELECT count(*) AS n, coalesce(sum(length(payload) + length(topic) + length(device_id) + 64), 0) AS b FROM records').get() as { n: number; b: number };
+    // UTF-8 bytes as the buffer counts them (accountedBytes): length() of TEXT counts characters.
+    const r = db
+      .prepare('SELECT count(*) AS n, coalesce(sum(length(payload) + length(CAST(topic AS BLOB)) + length(CAST(device_id AS BLOB)) + 64), 0) AS b FROM records')
+      .get() as { n: number; b: number };
     const d = db.prepare('SELECT count(*) AS n FROM drop_log').get() as { n: number };
     const dl = db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number };
     return { rows: r.n, accountedBytes: r.b, dropLogRows: d.n, deadLetters: dl.n };
@@ -36,15 +64,5 @@ export function rssBytes(pid: number): number | null {
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;
-  }
-}
-
-export async function waitFor<T>(what: string, fn: () => T | null | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

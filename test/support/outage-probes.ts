@@ -5,10 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { GatewayProcess, LogLine } from './gateway-process.js';
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep } from './wait.js';
 
 /** Waits for `event` among the log lines logged after index `from` (take it as `gw.logs.length`). */
 export async function waitForEventSince(

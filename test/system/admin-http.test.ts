@@ -24,10 +24,9 @@ import { kcatRead } from '../support/kcat.js';
 import { mountSmallFilesystem } from '../support/small-filesystem.js';
 import { parsePrometheusText, sampleValue, type PromFamily } from '../support/prometheus-text.js';
 import { uniqueTopics } from '../support/topics.js';
+import { sleep } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function adminBase(gw: GatewayProcess): Promise<string> {
   await gw.waitForEvent('admin_listening', 20_000);
   return `http://127.0.0.1:${gw.adminPort}`;

@@ -23,7 +23,7 @@ import { runSimulation, type SimSummary } from '../../firmware-sim/src/load-gene
 import { quietKafka } from '../kafka/create-topics.js';
 import { freePorts } from '../kafka/free-port.js';
 import { sharedKafka } from '../kafka/shared-kafka.js';
-import { waitFor } from '../support/buffer-db.js';
+import { waitFor } from '../support/wait.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { readEnvelopesUntil } from '../support/read-back.js';
 import { uniqueTopics } from '../support/topics.js';

@@ -23,6 +23,7 @@ import { auditTopic } from '../support/audit.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
 import { uniqueTopics } from '../support/topics.js';
+import { sleep } from '../support/wait.js';
 
 const SCHEMA = {
   type: 'record',
@@ -33,8 +34,6 @@ const SCHEMA = {
     { name: 'temperature', type: 'double' },
   ],
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('longs beyond 2^53 arrive exact; unknown fields are dropped and counted, rejected, or kept in extra; exported schema keeps timestamp-millis', async (t) => {
   const kafka = await sharedKafka();

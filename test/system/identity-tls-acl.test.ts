@@ -22,7 +22,7 @@ import { createTestPki } from '../support/pki.js';
 import { runMosquitto } from '../support/mosquitto-cli.js';
 import { readEnvelopesUntil } from '../support/read-back.js';
 import { uniqueTopics } from '../support/topics.js';
-import { waitFor } from '../support/buffer-db.js';
+import { waitFor } from '../support/wait.js';
 
 test('identity from certificates, listener policies, ACL and takeover rules', async (t) => {
   const kafka = await sharedKafka();

@@ -18,7 +18,8 @@ import mqttPacket from 'mqtt-packet';
 import { sharedKafka } from '../kafka/shared-kafka.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { uniqueTopics } from '../support/topics.js';
-import { rssBytes, waitFor } from '../support/buffer-db.js';
+import { rssBytes } from '../support/buffer-db.js';
+import { waitFor } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);

@@ -15,7 +15,7 @@ import { GatewayProcess } from '../support/gateway-process.js';
 import { runMosquitto } from '../support/mosquitto-cli.js';
 import { readEnvelopesUntil } from '../support/read-back.js';
 import { uniqueTopics } from '../support/topics.js';
-import { waitFor } from '../support/buffer-db.js';
+import { waitFor } from '../support/wait.js';
 
 const mainJs = join(resolve(fileURLToPath(new URL('../../../', import.meta.url))), 'build/gateway/src/main.js');
 

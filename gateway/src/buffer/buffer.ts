@@ -3,6 +3,7 @@
  * it (ack), or it was deliberately dropped by policy (overflow under dropOldest, TTL expiry);
  * every drop is counted and written to the drop log. Leased (in-flight) rows are never dropped.
  */
+import type { GatewayError } from '../errors.js';
 import type { DeadLetter, IngestRecord, Lease } from '../record.js';
 
 export const DropReason = { overflow: 'overflow', expired: 'expired' } as const;
@@ -52,6 +53,17 @@ export interface TelemetryBuffer {
   resetLeases(): void;
   stats(): BufferStats;
   close(): void;
+}
+
+/** Runs once a submitted record is committed (no error), or with the error it was not committed for. */
+export type CommitCallback = (err?: GatewayError | null) => void;
+
+/**
+ * The buffer as ingest sees it: records go in one at a time and are acknowledged only when they
+ * are on disk (group commit: buffer/group-commit.ts), so an ack sent from `cb` means committed.
+ */
+export interface RecordCommitter {
+  submit(record: IngestRecord, cb: CommitCallback): void;
 }
 
 /** Fixed per-row overhead in the byte accounting (rowid, columns, index entry). */

@@ -14,10 +14,10 @@ import type { IngestRecord } from '../record.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { createBackoff, type Backoff } from '../lib/backoff.js';
 import type { PipelineObserver } from '../lib/pipeline-observer.js';
-import type { TelemetryBuffer } from './buffer.js';
+import type { CommitCallback, RecordCommitter, TelemetryBuffer } from './buffer.js';
 import { FlowState, type FlowControl } from './flow-control.js';
 
-export type CommitCallback = (err?: GatewayError | null) => void;
+export type { CommitCallback } from './buffer.js';
 
 export interface GroupCommitOptions {
   maxRecords: number;
@@ -51,7 +51,7 @@ interface Releasing {
   error: GatewayError | null;
 }
 
-export class GroupCommitter {
+export class GroupCommitter implements RecordCommitter {
   // Two slabs swapped at each flush, so callbacks can submit while a group is released.
   private records: IngestRecord[];
   private callbacks: CommitCallback[];

@@ -16,11 +16,15 @@ import { accountedBytes, DropReason, ROW_OVERHEAD_BYTES, type AppendOptions, typ
 import { migrate } from './migrations.js';
 
 export interface SqliteBufferOptions {
-  path: string;
-  synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
   deadLetterMaxRows: number;
   /** Rows kept in the drop log (oldest removed first). */
   dropLogMaxRows?: number;
+}
+
+/** Where the buffer's database file is and how it is opened (openBufferDatabase). */
+export interface BufferDatabaseOptions {
+  path: string;
+  synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
   /** Native addon path for single-executable builds (better-sqlite3 `nativeBinding`). */
   nativeBinding?: string | undefined;
 }
@@ -42,8 +46,12 @@ const EVICT_CHUNK = 512;
 /** Same byte accounting as accountedBytes() (UTF-8 bytes, not characters), minus the overhead. */
 const SQL_ROW_BYTES = 'length(payload) + length(CAST(topic AS BLOB)) + length(CAST(device_id AS BLOB))';
 
+/**
+ * The buffer works on a database it is given (openBufferDatabase) and does not close it: the
+ * opener owns the file, which also holds the crash guard, device credentials, schema ids and
+ * control records (one file to back up), and closes it after the buffer (closeBufferDatabase).
+ */
 export class SqliteBuffer implements TelemetryBuffer {
-  private readonly db: Db;
   private readonly insertRecord: Statement;
   private readonly selectAfter: Statement<[number, number], RecordRow>;
   private readonly deleteRange: Statement<[number, number]>;
@@ -71,10 +79,10 @@ export class SqliteBuffer implements TelemetryBuffer {
   private readonly droppedTotal: Record<DropReason, number> = { overflow: 0, expired: 0 };
   private closed = false;
 
-  constructor(private readonly opts: SqliteBufferOptions) {
-    this.db = openBufferDatabase(opts);
-
-    const db = this.db;
+  constructor(
+    private readonly db: Db,
+    private readonly opts: SqliteBufferOptions,
+  ) {
     this.insertRecord = db.prepare('INSERT INTO records (device_id, topic, qos, received_at, payload) VALUES (?, ?, ?, ?, ?)');
     // raw(): rows as arrays, so the lease builds one object per record instead of two.
     this.selectAfter = db.prepare('SELECT seq, device_id, topic, qos, received_at, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?').raw(true) as unknown as Statement<[number, number], RecordRow>;
@@ -304,31 +312,16 @@ export class SqliteBuffer implements TelemetryBuffer {
     };
   }
 
-  /** Read-only access for tools (dead-letter inspection, drop log export) and tests. */
-  get database(): Db {
-    return this.db;
-  }
-
+  /** Stops using the database; the caller closes it (closeBufferDatabase). Twice is safe. */
   close(): void {
-    if (this.closed) return;
     this.closed = true;
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // A full disk can refuse the checkpoint; the WAL is replayed at next open. Still close.
-    } finally {
-      this.db.close();
-    }
   }
 }
 
-/** What opening the buffer's database needs (the buffer's own limits are not involved). */
-export type BufferDatabaseOptions = Pick<SqliteBufferOptions, 'path' | 'synchronous' | 'nativeBinding'>;
-
 /**
  * Opens the buffer's database with the gateway's pragmas (WAL, busy timeout) and migrates it to
- * the current schema: the one open path for the buffer and for tools that work on the same file
- * while a gateway runs (`edge-gateway devices`).
+ * the current schema: the one open path for the gateway (buffer and the stores in the same file)
+ * and for tools that work on the same file while a gateway runs (`edge-gateway devices`).
  */
 export function openBufferDatabase(opts: BufferDatabaseOptions): Db {
   const db = openDatabase(opts);
@@ -365,6 +358,19 @@ function wrapWriteError(cause: unknown): GatewayError {
   return gatewayError('GW_ERR_BUFFER_WRITE', `${code} ${(cause as Error).message}`.trim(), { cause, details: { sqliteCode: code } });
 }
 
-export function createSqliteBuffer(opts: SqliteBufferOptions): SqliteBuffer {
-  return new SqliteBuffer(opts);
+/** Checkpoints the WAL into the main file and closes the database. Twice is safe. */
+export function closeBufferDatabase(db: Db): void {
+  if (!db.open) return;
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    // A full disk can refuse the checkpoint; the WAL is replayed at next open. Still close.
+  } finally {
+    db.close();
+  }
+}
+
+/** A buffer on `db`, a database from openBufferDatabase that the caller closes after the buffer. */
+export function createSqliteBuffer(db: Db, opts: SqliteBufferOptions): SqliteBuffer {
+  return new SqliteBuffer(db, opts);
 }

@@ -3,6 +3,7 @@
  * one forces exit.
  */
 import { parseArgs } from 'node:util';
+import { asNumber } from '../config/env-overrides.js';
 import { loadConfig } from '../config/load-config.js';
 import { logRedactPaths, redactConfig } from '../config/secrets.js';
 import { createControlRoom } from '../control/control-room.js';
@@ -27,14 +28,15 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
     throw gatewayError('GW_ERR_CLI_USAGE', (err as Error).message);
   }
   const configPath = parsed.values.config ?? process.env['GATEWAY_CONFIG'];
-  const config = loadConfig({ path: configPath });
+  // The flag overrides forward.shutdownGraceMs and is validated with the file, by the schema.
+  const graceFlag = parsed.values['shutdown-grace-ms'];
+  const config = loadConfig({ path: configPath, overrides: graceFlag === undefined ? [] : [{ path: ['forward', 'shutdownGraceMs'], value: asNumber(graceFlag) }] });
   if (parsed.values['print-config']) {
     // Secrets (marked in the schema) are never printed: this output lands in tickets and chats.
     process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
     return 0;
   }
   const logger = createLogger(config.log.level, { redact: logRedactPaths() });
-  const graceMs = Number(parsed.values['shutdown-grace-ms'] ?? 10_000);
   const room = createControlRoom({
     fileConfig: config,
     configPath,
@@ -67,7 +69,8 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
         process.exit(130);
       }
       logger.info({ event: 'signal', signal }, 'graceful shutdown requested');
-      room.close({ forwardGraceMs: graceMs }).then(
+      // A given flag holds over a config pushed or reloaded since; otherwise the running config's value.
+      room.close(graceFlag === undefined ? undefined : { forwardGraceMs: config.forward.shutdownGraceMs }).then(
         () => {
           logger.flush();
           resolve(0);

@@ -5,7 +5,7 @@
  */
 type Convert = (v: string) => unknown;
 
-const asNumber: Convert = (v) => (v.trim() === '' || Number.isNaN(Number(v)) ? v : Number(v));
+export const asNumber: Convert = (v) => (v.trim() === '' || Number.isNaN(Number(v)) ? v : Number(v));
 const asList: Convert = (v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 const asString: Convert = (v) => v;
 
@@ -27,20 +27,34 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]
   { env: 'GATEWAY_ADMIN_TOKEN', path: ['admin', 'token'], convert: asString },
 ];
 
+/** A value for one config key from outside the file (a command-line flag), validated with it. */
+export interface ConfigOverride {
+  path: readonly string[];
+  value: unknown;
+}
+
 /** Returns a copy of `raw` with every set override written at its path. */
 export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  const set: ConfigOverride[] = [];
+  for (const { env: name, path, convert } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value !== undefined) set.push({ path, value: convert(value) });
+  }
+  return applyOverrides(raw, set);
+}
+
+/** Returns a copy of `raw` with each override written at its path (later ones win). */
+export function applyOverrides(raw: unknown, overrides: readonly ConfigOverride[]): unknown {
   // A file that is not a mapping is left for the schema to reject, overrides or not.
   if (raw !== undefined && raw !== null && !isPlainObject(raw)) return raw;
   const root: Record<string, unknown> = isPlainObject(raw) ? structuredClone(raw) : {};
-  for (const { env: name, path, convert } of ENV_OVERRIDES) {
-    const value = env[name];
-    if (value === undefined) continue;
+  for (const { path, value } of overrides) {
     let node = root;
     for (const key of path.slice(0, -1)) {
       if (!isPlainObject(node[key])) node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path[path.length - 1]!] = convert(value);
+    node[path[path.length - 1]!] = value;
   }
   return root;
 }

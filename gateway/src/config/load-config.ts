@@ -1,13 +1,13 @@
 /**
  * Loads the effective configuration: embedded defaults <- config file (YAML or JSON) <- env
- * overrides. Validated once by the schema, then frozen. Errors name the offending field.
+ * overrides <- command-line overrides. Validated once by the schema, then frozen. Errors name the offending field.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { deepFreeze } from '../lib/deep-freeze.js';
 import { gatewayError } from '../errors.js';
 import { configSchema, type GatewayConfig } from './schema.js';
-import { applyEnvOverrides } from './env-overrides.js';
+import { applyEnvOverrides, applyOverrides, type ConfigOverride } from './env-overrides.js';
 
 export function readConfigFile(path: string): unknown {
   let text: string;
@@ -39,8 +39,8 @@ export function validateConfig(raw: unknown, source = 'config'): Readonly<Gatewa
   return deepFreeze(result.data);
 }
 
-export function loadConfig(opts: { path?: string | undefined; env?: NodeJS.ProcessEnv }): Readonly<GatewayConfig> {
+export function loadConfig(opts: { path?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: readonly ConfigOverride[] }): Readonly<GatewayConfig> {
   const fromFile = opts.path ? readConfigFile(opts.path) : {};
-  const merged = applyEnvOverrides(fromFile, opts.env ?? process.env);
+  const merged = applyOverrides(applyEnvOverrides(fromFile, opts.env ?? process.env), opts.overrides ?? []);
   return validateConfig(merged, opts.path ?? 'defaults');
 }

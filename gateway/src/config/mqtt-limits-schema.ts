@@ -50,6 +50,12 @@ export const mqttLimitsSchema = z
       .default(100)
       .describe('Most inbound QoS 2 messages one client may have awaiting PUBREL; one more closes the connection (aedes maxInflightInbound)'),
     maxStoredInboundPackets: count('Most inbound QoS 2 packet ids stored awaiting PUBREL across all sessions, disconnected ones included; a new one beyond it closes that connection (0 = unlimited)').default(100_000),
+    maxPendingLogins: z
+      .number()
+      .int()
+      .min(1)
+      .default(256)
+      .describe('Most username/password logins in progress at once (waiting out a failed-login delay or the secret check); one more is refused with CONNACK 3 (`busy`) and counted'),
     maxPublishesPerSec: count('Per-client PUBLISH rate limit, averaged over one second with a burst of the same size; beyond it the client\'s socket is not read until it is back under (0 = unlimited)').default(0),
     logFieldMaxChars: z.number().int().min(16).default(256).describe('Client-supplied strings (topics, client ids) longer than this are truncated in logs'),
     warnIntervalMs: durationMs('Repeated warnings of one kind from one source are logged once per interval, with the count suppressed').default(10_000),

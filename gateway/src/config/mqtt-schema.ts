@@ -37,6 +37,13 @@ export const mqttSchema = z
     listeners: z.array(listenerSchema).min(1).optional().describe('MQTT listeners (TCP or TLS), each with its own anonymous policy; replaces host/port'),
     maxPayloadBytes: z.number().int().positive().max(256 * 1024 * 1024).default(256 * 1024).describe('Largest accepted PUBLISH payload; larger ones are rejected and the connection closed'),
     connectTimeoutMs: durationMs('Time a new socket has to send CONNECT').default(30_000),
+    maxClientIdLength: z
+      .number()
+      .int()
+      .min(23)
+      .max(65_535)
+      .default(128)
+      .describe('Longest client id accepted from an MQTT 3.1 (protocol level 3) client, refused with CONNACK 2 beyond it (aedes maxClientsIdLength; MQTT 3.1.1 and 5 clients are not limited by it). At least 23, the length MQTT 3.1 allows'),
     routes: live(
       z
         .array(routeSchema)

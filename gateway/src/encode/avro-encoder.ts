@@ -176,7 +176,8 @@ export class AvroEncoder implements RecordEncoder {
   /** Never throws: every failure is an outcome with a code, so one record cannot stop the pump. */
   encode(record: StoredRecord): EncodeOutcome {
     const hit = this.table.resolve(record.topic);
-    if (hit === null) return { ok: false, code: 'GW_ERR_INGEST_TOPIC_UNROUTED', reason: `topic "${record.topic}" matches no configured route` };
+    // Ingest buffers only routed topics; a reload that drops a route leaves such records behind.
+    if (hit === null) return { ok: false, code: 'GW_ERR_ENCODE_UNROUTED', reason: `topic "${record.topic}" matches no configured route` };
     const route = this.compiled[hit.route.index]!;
     try {
       if (route.typed === null) return { ok: true, topic: route.kafkaTopic, value: this.frame(route.codec, route.wire, this.fill(record, record.payload), false), dropped: null };

@@ -12,7 +12,7 @@ export type EncodeFailureCode =
   | 'GW_ERR_ENCODE_SCHEMA_MISMATCH'
   | 'GW_ERR_ENCODE_UNKNOWN_FIELD'
   | 'GW_ERR_ENCODE_FAILED'
-  | 'GW_ERR_INGEST_TOPIC_UNROUTED';
+  | 'GW_ERR_ENCODE_UNROUTED';
 
 export interface RecordEncoder {
   /** Encodes for the record's route (typed when the route has a schema). Should not throw; the pump still guards. */

@@ -9,7 +9,7 @@ import type { TelemetryBuffer } from '../buffer/buffer.js';
 import { isPoisonRow, type CrashGuard, type CrashGuardStore } from '../buffer/crash-guard.js';
 import type { RecordEncoder } from '../encode/encoder.js';
 import { describeError, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
-import { createBackoff, sleep } from '../lib/backoff.js';
+import { createBackoff, sleep, type Backoff } from '../lib/backoff.js';
 import type { Logger } from '../lib/logger.js';
 import type { PipelineObserver } from '../lib/pipeline-observer.js';
 import type { DeadLetter, Lease, StoredRecord } from '../record.js';
@@ -477,15 +477,19 @@ export class ForwardPump {
    * sent again after restart: a bounded duplicate, never a loss.
    */
   private async ackDurably(lease: Lease, deadLetters: readonly DeadLetter[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    let retry: Backoff | null = null;
+    for (;;) {
       try {
         this.o.buffer.ack(lease, deadLetters);
         this.o.onAcked?.();
         return;
       } catch (err) {
         if (this.stopping) return;
-        if (attempt === 0) this.o.logger.error({ event: 'buffer_ack_failed', code: isGatewayError(err) ? err.code : undefined, err }, 'cannot delete acknowledged rows; retrying');
-        await sleep(Math.min(this.o.retryMaxMs, this.o.retryInitialMs * 2 ** Math.min(attempt, 10)), this.abort.signal);
+        if (retry === null) {
+          this.o.logger.error({ event: 'buffer_ack_failed', code: isGatewayError(err) ? err.code : undefined, err }, 'cannot delete acknowledged rows; retrying');
+          retry = createBackoff({ initialMs: this.o.retryInitialMs, maxMs: this.o.retryMaxMs });
+        }
+        await sleep(retry.next(), this.abort.signal);
       }
     }
   }

@@ -40,6 +40,8 @@ export class MqttListener {
   private broker: Aedes | null = null;
   private servers: ListenerServers | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Connected clients by id, kept from aedes' 'client' and 'clientDisconnect' events. */
+  private readonly clients = new Map<string, Client>();
   private closed = false;
   private serverClosed: Promise<void> | null = null;
   readonly subscribeCounters: SubscribeCounters = { grantedTotal: 0, deniedTotal: 0, forwardDeniedTotal: 0 };
@@ -92,6 +94,12 @@ export class MqttListener {
       },
     });
     limits.attachBroker(broker);
+    // aedes closes a client that connects under an id already taken before registering the new
+    // one [MQTT-3.1.4-2], so 'clientDisconnect' of the old comes before 'client' of the new.
+    broker.on('client', (client) => this.clients.set(client.id, client));
+    broker.on('clientDisconnect', (client) => {
+      if (this.clients.get(client.id) === client) this.clients.delete(client.id);
+    });
     const onDeviceConnected = this.o.onDeviceConnected;
     if (onDeviceConnected) {
       broker.on('client', (client) => {
@@ -147,8 +155,7 @@ export class MqttListener {
 
   /** How the client now connected under `clientId` authenticated (undefined: none connected). */
   connectedMethod(clientId: string): AuthMethod | undefined {
-    const clients = (this.broker as unknown as { clients?: Record<string, object> } | null)?.clients;
-    const current = clients?.[clientId];
+    const current = this.clients.get(clientId);
     return current === undefined ? undefined : clientIdentity(current)?.method;
   }
 
@@ -173,8 +180,9 @@ export class MqttListener {
     const servers = this.servers;
     if (!servers || this.serverClosed) return;
     this.serverClosed = servers.close();
-    const clients = (this.broker as unknown as { clients?: Record<string, { pause?: () => void }> } | null)?.clients ?? {};
-    for (const client of Object.values(clients)) client.pause?.();
+    // Client.pause() stops aedes reading the next packets (moscajs/aedes lib/client.js); it is
+    // not in aedes' type definitions, hence the optional call.
+    for (const client of this.clients.values()) (client as Client & { pause?: () => void }).pause?.();
   }
 
   /** Ends every connection, letting queued acks reach the devices (bounded by `graceMs`). */

@@ -17,7 +17,7 @@
  * GW_ERR_INGEST_IDENTITY. `devices/{id}/config` is written by the gateway only.
  */
 import type { Client, PublishPacket } from 'aedes';
-import type { CommitCallback, GroupCommitter } from '../buffer/group-commit.js';
+import type { CommitCallback, RecordCommitter } from '../buffer/buffer.js';
 import { DEVICE_CONFIG_ACK_TOPIC, DEVICE_CONFIG_TOPIC, type DeviceControlHooks } from '../control/device-port.js';
 import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { truncateField } from '../lib/log-fields.js';
@@ -31,7 +31,7 @@ export interface PublishGateOptions {
   maxPayloadBytes: number;
   /** Publishes on unrouted topics: reject (close) or local broker traffic under the ACL. */
   unrouted: 'reject' | 'local';
-  committer: GroupCommitter;
+  committer: RecordCommitter;
   /** Rejections are logged once per code and client per interval (a rejected device retries). */
   warnLog: RateLimitedLog;
   /** Client-supplied strings (topic, client id) are truncated to this in logs and errors. */

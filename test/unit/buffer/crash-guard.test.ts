@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { isPoisonRow, nextCrashGuard } from '../../../gateway/src/buffer/crash-guard.js';
-import { createSqliteBuffer, type SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type { SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
 import { createSqliteCrashGuard, type SqliteCrashGuard } from '../../../gateway/src/buffer/sqlite-crash-guard.js';
 import type { IngestRecord } from '../../../gateway/src/record.js';
+import { openTestBuffer } from '../../support/buffer-db.js';
 
 function open(t: TestContext, path: string): { buffer: SqliteBuffer; guard: SqliteCrashGuard } {
-  const buffer = createSqliteBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 100 });
-  t.after(() => buffer.close());
-  return { buffer, guard: createSqliteCrashGuard(buffer.database, () => buffer.leasedRange()) };
+  const { buffer, db, close } = openTestBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 100 });
+  t.after(close);
+  return { buffer, guard: createSqliteCrashGuard(db, () => buffer.leasedRange()) };
 }
 
 function tempDb(t: TestContext): string {

@@ -13,7 +13,9 @@ import { test, type TestContext } from 'node:test';
 import type { AppendOptions, AppendResult, BufferStats, TelemetryBuffer } from '../../../gateway/src/buffer/buffer.js';
 import { FlowControl, FlowState } from '../../../gateway/src/buffer/flow-control.js';
 import { GroupCommitter, type CommitCallback, type GroupCommitOptions } from '../../../gateway/src/buffer/group-commit.js';
-import { createSqliteBuffer, type SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type { SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type Database from 'better-sqlite3';
+import { openTestBuffer } from '../../support/buffer-db.js';
 import { gatewayError, isGatewayError, type GatewayError } from '../../../gateway/src/errors.js';
 import type { DeadLetter, IngestRecord, Lease } from '../../../gateway/src/record.js';
 
@@ -25,7 +27,11 @@ class RecordingBuffer implements TelemetryBuffer {
   /** Errors thrown by the next append calls (instead of delegating), in order. */
   readonly failures: unknown[] = [];
 
-  constructor(readonly inner: SqliteBuffer) {}
+  constructor(
+    readonly inner: SqliteBuffer,
+    /** The database under `inner`, to read the rows. */
+    readonly db: Database.Database,
+  ) {}
 
   append(records: readonly IngestRecord[], count = records.length, opts?: AppendOptions): AppendResult {
     const ids = records.slice(0, count).map((r) => (r.payload ? r.payload.toString() : '<null>'));
@@ -67,15 +73,16 @@ interface Rig {
 
 function rig(t: TestContext, opts: Partial<GroupCommitOptions> & { maxSizeBytes?: number; high?: number; low?: number; maxAckDelayMs?: number } = {}): Rig {
   const dir = mkdtempSync(join(tmpdir(), 'gw-group-'));
-  const inner = createSqliteBuffer({ path: join(dir, 'buffer.db'), synchronous: 'NORMAL', deadLetterMaxRows: 100 });
-  const b = new RecordingBuffer(inner);
+  const opened = openTestBuffer({ path: join(dir, 'buffer.db'), synchronous: 'NORMAL', deadLetterMaxRows: 100 });
+  const inner = opened.buffer;
+  const b = new RecordingBuffer(inner, opened.db);
   const flow =
     opts.flow ??
     new FlowControl({ maxSizeBytes: opts.maxSizeBytes ?? 1 << 30, highWatermark: opts.high ?? 0.9, lowWatermark: opts.low ?? 0.8, maxAckDelayMs: opts.maxAckDelayMs ?? 0 });
   const c = new GroupCommitter(b, { maxRecords: 100, lingerMs: 0, overflowPolicy: 'block', diskRetry: { initialMs: 10, maxMs: 20 }, ...opts, flow });
   t.after(() => {
     c.close();
-    inner.close();
+    opened.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return { b, flow, c };
@@ -87,7 +94,7 @@ function rec(id: string, payloadBytes?: number): IngestRecord {
 
 /** Payloads in the DB, in seq order. */
 function stored(b: RecordingBuffer): string[] {
-  return (b.inner.database.prepare('SELECT payload FROM records ORDER BY seq').all() as { payload: Buffer }[]).map((r) => r.payload.toString());
+  return (b.db.prepare('SELECT payload FROM records ORDER BY seq').all() as { payload: Buffer }[]).map((r) => r.payload.toString());
 }
 
 /** Submits and returns a promise of the callback's error argument. */
@@ -258,7 +265,7 @@ test('dropOldest at the cap: oldest unleased rows are evicted (drop log), the gr
     [2, 0],
     [1, 1],
   ]);
-  const drops = b.inner.database.prepare('SELECT reason, payload_head FROM drop_log').all() as Array<{ reason: string; payload_head: Buffer }>;
+  const drops = b.db.prepare('SELECT reason, payload_head FROM drop_log').all() as Array<{ reason: string; payload_head: Buffer }>;
   assert.deepEqual(
     drops.map((d) => [d.reason, d.payload_head.toString()]),
     [['overflow', '1']],

@@ -4,21 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { loadConfig, readConfigFile, validateConfig } from '../../../gateway/src/config/load-config.js';
-import { applyEnvOverrides } from '../../../gateway/src/config/env-overrides.js';
+import { applyEnvOverrides, asNumber } from '../../../gateway/src/config/env-overrides.js';
 import { effectiveListeners } from '../../../gateway/src/config/mqtt-schema.js';
 import { allowsAnonymous } from '../../../gateway/src/config/mqtt-listener-schema.js';
 import { GatewayError, isGatewayError } from '../../../gateway/src/errors.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../../support/temp-dir.js';
 
 /** Runs `fn`, asserts it throws a GatewayError with `code`, and returns it for further checks. */
 function catchGatewayError(fn: () => unknown, code: string): GatewayError {
@@ -47,6 +41,8 @@ test('no file and no env: every documented default', () => {
   assert.equal(cfg.kafka.topic, 'telemetry.raw');
   assert.equal(cfg.kafka.dlqTopic, 'telemetry.dlq');
   assert.equal(cfg.log.level, 'info');
+  assert.equal(cfg.mqtt.maxClientIdLength, 128);
+  assert.equal(cfg.forward.shutdownGraceMs, 10_000);
   assert.ok(cfg.gatewayId.length > 0, 'gatewayId defaults to the hostname');
 });
 
@@ -83,6 +79,24 @@ test('env overrides: broker list is split and trimmed, other keys untouched', ()
 test('env override that is not a number: error names mqtt.port', () => {
   const err = catchGatewayError(() => loadConfig({ env: { GATEWAY_MQTT_PORT: 'abc' } }), 'GW_ERR_CONFIG_INVALID');
   assert.match(err.message, /mqtt\.port/);
+});
+
+test('a command-line override wins over file and env and is validated like them (run --shutdown-grace-ms)', (t) => {
+  const path = join(tempDir(t), 'gw.yaml');
+  writeFileSync(path, 'forward:\n  shutdownGraceMs: 5000\n');
+  assert.equal(loadConfig({ path, env: {} }).forward.shutdownGraceMs, 5000);
+  const grace = (value: string) => [{ path: ['forward', 'shutdownGraceMs'], value: asNumber(value) }];
+  assert.equal(loadConfig({ path, env: {}, overrides: grace('2500') }).forward.shutdownGraceMs, 2500);
+  for (const bad of ['abc', '', '-1', '1.5']) {
+    const err = catchGatewayError(() => loadConfig({ path, env: {}, overrides: grace(bad) }), 'GW_ERR_CONFIG_INVALID');
+    assert.match(err.message, /forward\.shutdownGraceMs/, `"${bad}" is refused naming the field`);
+  }
+});
+
+test('mqtt.maxClientIdLength: at least the 23 characters MQTT 3.1 allows', () => {
+  assert.equal(validateConfig({ mqtt: { maxClientIdLength: 23 } }).mqtt.maxClientIdLength, 23);
+  const err = catchGatewayError(() => validateConfig({ mqtt: { maxClientIdLength: 22 } }), 'GW_ERR_CONFIG_INVALID');
+  assert.match(err.message, /mqtt\.maxClientIdLength/);
 });
 
 test('env overrides win over the file and do not mutate the parsed file object', () => {

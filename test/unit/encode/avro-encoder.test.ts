@@ -3,13 +3,13 @@
  * their record schema and report the failing field; schema problems fail at construction.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { AvroEncoder, createAvroEncoder, type EncoderRoute } from '../../../gateway/src/encode/avro-encoder.js';
 import { GatewayError } from '../../../gateway/src/errors.js';
 import type { StoredRecord } from '../../../gateway/src/record.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const READING_SCHEMA = {
   type: 'record',
@@ -47,12 +47,6 @@ function decode(enc: AvroEncoder, value: Buffer, kind: 'raw' | 'typed'): Record<
   const codec = kind === 'raw' ? enc.rawCodec : enc.typedCodecs[0]!;
   assert.equal(value.readBigUInt64LE(2), codec.fingerprint, `${kind} fingerprint in header`);
   return codec.type.fromBuffer(value.subarray(10)) as Record<string, unknown>;
-}
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-avro-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function expectSchemaInvalid(fn: () => unknown, field: string): GatewayError {
@@ -141,10 +135,10 @@ test('raw route does not parse the payload (invalid JSON is fine)', () => {
   assert.ok(out.ok);
 });
 
-test('topic matching no route -> GW_ERR_INGEST_TOPIC_UNROUTED', () => {
+test('topic matching no route -> GW_ERR_ENCODE_UNROUTED', () => {
   const out = encoder().encode(rec('elsewhere/dev-1/telemetry', '{}'));
   assert.ok(!out.ok);
-  assert.equal(out.code, 'GW_ERR_INGEST_TOPIC_UNROUTED');
+  assert.equal(out.code, 'GW_ERR_ENCODE_UNROUTED');
   assert.match(out.reason, /elsewhere\/dev-1\/telemetry/);
 });
 

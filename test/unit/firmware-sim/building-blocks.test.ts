@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fullJitterBackoff } from '../../../firmware-sim/src/backoff.js';
+import { createBackoff } from '../../../gateway/src/lib/backoff.js';
 import { formatDeviceId, topicFor } from '../../../firmware-sim/src/device-id.js';
 import { LatencyHistogram } from '../../../firmware-sim/src/latency-histogram.js';
 import { OfflineQueue } from '../../../firmware-sim/src/offline-queue.js';
@@ -27,20 +27,17 @@ describe('LatencyHistogram', () => {
     assert.ok(Math.abs(h.maxMs - values[values.length - 1]!) < 0.001);
   });
 
-  it('handles empty, zero, huge values and merge', () => {
+  it('handles empty, zero, negative and huge values (clamped to ~35 min)', () => {
     const a = new LatencyHistogram();
     assert.equal(a.percentile(99), 0);
+    assert.equal(a.maxMs, 0);
     a.record(0);
     a.record(-1);
     a.record(1e9);
     assert.equal(a.count, 3);
     assert.equal(a.percentile(50), 0);
-    const b = new LatencyHistogram();
-    b.record(5);
-    a.merge(b);
-    assert.equal(a.count, 4);
-    a.reset();
-    assert.equal(a.count, 0);
+    assert.equal(a.maxMs, 0x7fffffff / 1000);
+    assert.equal(a.percentile(100), a.maxMs, 'no percentile above the exact max');
   });
 });
 
@@ -65,18 +62,25 @@ describe('OfflineQueue', () => {
   });
 });
 
-describe('fullJitterBackoff', () => {
-  it('stays within [0, min(cap, base*2^n)) and spreads out', () => {
+describe('reconnect backoff (gateway/src/lib/backoff.ts with the sim\'s seeded rng)', () => {
+  it('stays within [floor, min(cap, base*2^n)] and spreads out', () => {
     const rng = createRng(11);
     for (let attempt = 0; attempt < 40; attempt++) {
       const ceiling = Math.min(10_000, 250 * 2 ** attempt);
       for (let i = 0; i < 200; i++) {
-        const d = fullJitterBackoff(attempt, 250, 10_000, rng);
-        assert.ok(d >= 0 && d < ceiling, `attempt ${attempt}: ${d}`);
+        const b = createBackoff({ initialMs: 250, maxMs: 10_000, random: rng });
+        for (let k = 0; k < attempt; k++) b.next();
+        const d = b.next();
+        assert.ok(d >= 50 && d <= ceiling, `attempt ${attempt}: ${d}`);
       }
     }
     // 1000 devices on their 5th retry are spread over seconds, not a single instant.
-    const delays = Array.from({ length: 1000 }, () => fullJitterBackoff(5, 250, 10_000, rng)).sort((a, b) => a - b);
+    const fifth = () => {
+      const b = createBackoff({ initialMs: 250, maxMs: 10_000, random: rng });
+      for (let k = 0; k < 5; k++) b.next();
+      return b.next();
+    };
+    const delays = Array.from({ length: 1000 }, fifth).sort((a, b) => a - b);
     assert.ok(delays[999]! - delays[0]! > 5000);
     assert.ok(delays[500]! > 2000 && delays[500]! < 6000);
   });

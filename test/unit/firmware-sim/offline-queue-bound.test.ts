@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { runSimulation, type SimProgress } from '../../../firmware-sim/src/load-generator.js';
-import { freePort, range, TestBroker, waitFor } from './aedes-fixture.js';
+import { freePort, range, TestBroker } from './aedes-fixture.js';
+import { waitFor } from '../../support/wait.js';
 
 it('broker down: offline queue keeps only the newest offlineQueueMax messages, drops counted exactly', async () => {
   const port = await freePort();
@@ -42,7 +43,7 @@ it('window full: messages queue behind the in-flight window and the oldest queue
       { onProgress: (p) => (last = p) },
     );
     // 4 in flight (unacked), then the remaining 26 generated while the window is full.
-    await waitFor(() => last !== undefined && last.inflight + last.queued + last.dropped >= 30, 5000, 'all 30 generated');
+    await waitFor('all 30 generated', () => last !== undefined && last.inflight + last.queued + last.dropped >= 30, 5000, 10);
     assert.equal(last!.inflight, 4);
     broker.release();
     const summary = await run;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { runSimulation } from '../../../firmware-sim/src/load-generator.js';
-import { range, TestBroker, waitFor } from './aedes-fixture.js';
+import { range, TestBroker } from './aedes-fixture.js';
+import { waitFor } from '../../support/wait.js';
 
 it('broker crash mid-run: devices reconnect, re-send unacked messages, every seq ends acked', async () => {
   const broker = await TestBroker.start();
@@ -10,10 +11,10 @@ it('broker crash mid-run: devices reconnect, re-send unacked messages, every seq
       url: broker.url, devices: 5, qos: 1, messagesPerDevice: 150, ratePerDevice: 150,
       reconnectBaseMs: 50, reconnectMaxMs: 400, connectSpreadMs: 0,
     });
-    await waitFor(() => broker.total >= 200, 10_000, '200 messages');
+    await waitFor('200 messages', () => broker.total >= 200, 10_000, 10);
     // Withhold acks for a moment so there are unacked messages in flight when the broker dies.
     broker.stall = true;
-    await waitFor(() => broker.withheld >= 5, 10_000, 'withheld messages');
+    await waitFor('withheld messages', () => broker.withheld >= 5, 10_000, 10);
     await broker.kill();
     await new Promise((r) => setTimeout(r, 300));
     await broker.listen(); // same port, fresh aedes instance

@@ -12,7 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createSqliteBuffer, type SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type { SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type Database from 'better-sqlite3';
+import { openTestBuffer } from '../../support/buffer-db.js';
 import { createSqliteCrashGuard, type SqliteCrashGuard } from '../../../gateway/src/buffer/sqlite-crash-guard.js';
 import { createAvroEncoder, type AvroEncoder } from '../../../gateway/src/encode/avro-encoder.js';
 import type { RecordEncoder } from '../../../gateway/src/encode/encoder.js';
@@ -20,6 +22,7 @@ import { createForwardPump, type ForwardPump, type PumpOptions } from '../../../
 import type { OutMessage, SinkState, TelemetrySink } from '../../../gateway/src/forward/sink.js';
 import type { Logger } from '../../../gateway/src/lib/logger.js';
 import type { IngestRecord, StoredRecord } from '../../../gateway/src/record.js';
+import { waitFor } from '../../support/wait.js';
 
 class FakeSink implements TelemetrySink {
   connected = false;
@@ -53,6 +56,8 @@ function recordingLogger(): { logger: Logger; entries: Entry[] } {
 
 interface Run {
   buffer: SqliteBuffer;
+  /** The buffer's database, to read its tables. */
+  db: Database.Database;
   guard: SqliteCrashGuard;
   sink: FakeSink;
   pump: ForwardPump;
@@ -63,8 +68,8 @@ const encoderFor = (): AvroEncoder => createAvroEncoder({ gatewayId: 'gw-test', 
 
 /** One "process lifetime": buffer, crash guard and pump on the given file. */
 function startRun(t: TestContext, path: string, over: Partial<PumpOptions> = {}): Run {
-  const buffer = createSqliteBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
-  const guard = createSqliteCrashGuard(buffer.database, () => buffer.leasedRange());
+  const { buffer, db, close } = openTestBuffer({ path, synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
+  const guard = createSqliteCrashGuard(db, () => buffer.leasedRange());
   const sink = new FakeSink();
   const { logger, entries } = recordingLogger();
   const pump = createForwardPump({
@@ -85,9 +90,9 @@ function startRun(t: TestContext, path: string, over: Partial<PumpOptions> = {})
   });
   t.after(async () => {
     await pump.stop(20);
-    buffer.close();
+    close();
   });
-  return { buffer, guard, sink, pump, entries };
+  return { buffer, db, guard, sink, pump, entries };
 }
 
 function tempDb(t: TestContext): string {
@@ -104,16 +109,8 @@ const rec = (deviceId: string, n: number, payload = `{"n":${n}}`): IngestRecord 
   payload: Buffer.from(payload),
 });
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 const seqOf = (enc: AvroEncoder, m: OutMessage) => (enc.rawCodec.type.fromBuffer(m.value.subarray(10)) as { seq: number }).seq;
-const deadLetters = (b: SqliteBuffer) => b.database.prepare('SELECT seq, code, reason FROM dead_letters ORDER BY id').all() as Array<{ seq: number; code: string; reason: string }>;
+const deadLetters = (db: Database.Database) => db.prepare('SELECT seq, code, reason FROM dead_letters ORDER BY id').all() as Array<{ seq: number; code: string; reason: string }>;
 const hasMarker = (messages: readonly OutMessage[]) => messages.some((m) => m.value.includes('POISON'));
 
 test('an encoder that throws for one record: that record is dead-lettered (GW_ERR_ENCODE_FAILED), the others go out in order', async (t) => {
@@ -127,24 +124,24 @@ test('an encoder that throws for one record: that record is dead-lettered (GW_ER
     },
     encodeRaw: (r: StoredRecord) => real.encodeRaw(r),
   };
-  const { buffer, sink, pump, entries } = startRun(t, path, { encoder: throwing });
+  const { buffer, db, sink, pump, entries } = startRun(t, path, { encoder: throwing });
   buffer.append([rec('d1', 1), rec('d1', 2, '{"BOOM":1}'), rec('d2', 1), rec('d1', 3)]);
-  const seqs = (buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
+  const seqs = (db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => buffer.stats().rows === 0, 3000, 2);
   assert.deepEqual(sink.delivered.map((m) => seqOf(real, m)), seqs, 'every record in place, in buffer order');
   const dlq = sink.delivered[1]!;
   assert.equal(dlq.topic, 'telemetry.dlq');
   assert.equal(dlq.headers?.['x-dlq-code'], 'GW_ERR_ENCODE_FAILED');
   assert.match(dlq.headers?.['x-dlq-reason'] ?? '', /RangeError: Maximum call stack/);
   assert.deepEqual(sink.delivered.filter((_, i) => i !== 1).map((m) => m.topic), ['telemetry.raw', 'telemetry.raw', 'telemetry.raw']);
-  assert.deepEqual(deadLetters(buffer).map((d) => [d.seq, d.code]), [[seqs[1], 'GW_ERR_ENCODE_FAILED']]);
+  assert.deepEqual(deadLetters(db).map((d) => [d.seq, d.code]), [[seqs[1], 'GW_ERR_ENCODE_FAILED']]);
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_ENCODE_FAILED: 1 }, 'counted once, by the buffer that stores it');
 
   // The loop is still alive: a later record is forwarded.
   buffer.append([rec('d2', 2)]);
   pump.notify();
-  await waitFor(() => sink.delivered.length === 5, 'later record forwarded');
+  await waitFor('later record forwarded', () => sink.delivered.length === 5, 3000, 2);
   assert.deepEqual(entries.filter((e) => e.level === 'fatal'), []);
 });
 
@@ -162,13 +159,13 @@ test('when even the raw DLQ envelope throws, the record is kept only in dead_let
       return real.encodeRaw(r);
     },
   };
-  const { buffer, sink, pump, entries } = startRun(t, path, { encoder: throwing });
+  const { buffer, db, sink, pump, entries } = startRun(t, path, { encoder: throwing });
   buffer.append([rec('d1', 1), rec('d1', 2, 'BOOM'), rec('d1', 3)]);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => buffer.stats().rows === 0, 3000, 2);
   assert.equal(sink.delivered.length, 2);
   assert.ok(sink.delivered.every((m) => m.topic === 'telemetry.raw'));
-  assert.deepEqual(deadLetters(buffer).map((d) => d.code), ['GW_ERR_ENCODE_FAILED']);
+  assert.deepEqual(deadLetters(db).map((d) => d.code), ['GW_ERR_ENCODE_FAILED']);
   assert.ok(entries.some((e) => e.level === 'error' && /local dead_letters table only/.test(String(e.msg))));
 });
 
@@ -179,7 +176,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   // Lifetime 1: a batch holding the poison row is in flight when the process "dies".
   const r1 = startRun(t, path);
   r1.buffer.append([rec('d1', 1), rec('d2', 1), rec('d1', 2), rec('d1', 3, '{"POISON":true}'), rec('d2', 2), rec('d1', 4)]);
-  const seqs = (r1.buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
+  const seqs = (r1.db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
   const poisonSeq = seqs[3]!;
   let crashed1 = false;
   r1.sink.sendImpl = (messages) => {
@@ -190,7 +187,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
     return new Promise(() => undefined); // the process is gone: this send never completes
   };
   r1.pump.start();
-  await waitFor(() => crashed1, 'first crash');
+  await waitFor('first crash', () => crashed1, 3000, 2);
   const g1 = r1.guard.read()!;
   assert.deepEqual([g1.firstSeq, g1.lastSeq, g1.crashes, g1.lastCode], [seqs[0], seqs[5], 1, 'TypeError'], 'the whole batch was in flight');
   await r1.pump.stop(20);
@@ -206,7 +203,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
     return new Promise(() => undefined);
   };
   r2.pump.start();
-  await waitFor(() => crashed2, 'second crash');
+  await waitFor('second crash', () => crashed2, 3000, 2);
   assert.ok(r2.sink.attempts.every((a) => a.length === 1), 'guarded rows are sent one per request');
   assert.deepEqual(r2.sink.delivered.map((m) => seqOf(enc, m)), seqs.slice(0, 3), 'rows before the poison one went through');
   const g2 = r2.guard.read()!;
@@ -219,10 +216,10 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   const r3 = startRun(t, path);
   r3.sink.sendImpl = (messages) => (hasMarker(messages) ? Promise.reject(new Error('the poison row must not be sent')) : Promise.resolve());
   r3.pump.start();
-  await waitFor(() => r3.buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => r3.buffer.stats().rows === 0, 3000, 2);
   assert.ok(!r3.sink.attempts.some(hasMarker), 'the poison row was never sent');
   assert.deepEqual(r3.sink.delivered.map((m) => seqOf(enc, m)), seqs.slice(4), 'the rows after it');
-  const dl = deadLetters(r3.buffer);
+  const dl = deadLetters(r3.db);
   assert.deepEqual(dl.map((d) => [d.seq, d.code]), [[poisonSeq, 'GW_ERR_FORWARD_POISON_ROW']]);
   assert.match(dl[0]!.reason, /2 consecutive crashes \(last: TypeError\)/);
   assert.equal(r3.pump.stats().poisonRowsTotal, 1);
@@ -236,7 +233,7 @@ test('crash breaker: crash with a batch in flight -> one row at a time -> second
   // Back to batches once past the guarded rows.
   r3.buffer.append([rec('d1', 5), rec('d2', 3), rec('d1', 6)]);
   r3.pump.notify();
-  await waitFor(() => r3.buffer.stats().rows === 0, 'new rows drained');
+  await waitFor('new rows drained', () => r3.buffer.stats().rows === 0, 3000, 2);
   assert.equal(r3.sink.attempts.at(-1)!.length, 3);
 });
 
@@ -244,13 +241,13 @@ test('a guarded row under the limit is sent normally, and the guard is cleared a
   const path = tempDb(t);
   const r = startRun(t, path, { crashLimit: 3 });
   r.buffer.append([rec('d1', 1), rec('d1', 2), rec('d1', 3)]);
-  const seqs = (r.buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((x) => x.seq);
-  r.buffer.database
+  const seqs = (r.db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((x) => x.seq);
+  r.db
     .prepare('INSERT INTO crash_guard (id, first_seq, last_seq, crashes, last_code, updated_at) VALUES (1, ?, ?, 2, ?, 0)')
     .run(seqs[1], seqs[1], 'RangeError');
   r.pump.start();
-  await waitFor(() => r.buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => r.buffer.stats().rows === 0, 3000, 2);
   assert.deepEqual(r.sink.attempts.map((a) => a.length), [1, 1, 1], 'rows up to the guarded one singly, then the next lease is past it');
-  assert.deepEqual(deadLetters(r.buffer), []);
+  assert.deepEqual(deadLetters(r.db), []);
   assert.equal(r.guard.read(), null);
 });

@@ -5,11 +5,10 @@
  * dead letter = acknowledged data never reaching Kafka).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createSqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import { openTestBuffer } from '../../support/buffer-db.js';
+import { tempDir } from '../../support/temp-dir.js';
 import { createAvroEncoder, type AvroEncoder } from '../../../gateway/src/encode/avro-encoder.js';
 import type { SchemaIdSource } from '../../../gateway/src/encode/schema-id-resolver.js';
 import { gatewayError } from '../../../gateway/src/errors.js';
@@ -31,8 +30,9 @@ const encoderOf = (): AvroEncoder =>
   createAvroEncoder({ gatewayId: 'gw', defaultTopic: 'telemetry.raw', routes: [{ topic: 'devices/{deviceId}/telemetry' }], registry: { ids: allKnown, strategy: 'topic', dlqTopic: 'telemetry.dlq' } });
 
 test('registry format: a batch rejected after a live reconfigure is isolated without GW_ERR_ENCODE_FAILED dead letters', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-pump-reg-'));
-  const buffer = createSqliteBuffer({ path: join(dir, 'buffer.db'), synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
+  const dir = tempDir(t);
+  const opened = openTestBuffer({ path: join(dir, 'buffer.db'), synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
+  const buffer = opened.buffer;
   const first = encoderOf();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -57,8 +57,7 @@ test('registry format: a batch rejected after a live reconfigure is isolated wit
   const pump = createForwardPump({ buffer, encoder: first, sink, logger: silent, ...opts });
   t.after(async () => {
     await pump.stop(50);
-    buffer.close();
-    rmSync(dir, { recursive: true, force: true });
+    opened.close();
   });
   buffer.append(Array.from({ length: 4 }, (_, i) => ({ deviceId: 'dev-a', topic: 'devices/dev-a/telemetry', qos: 1 as const, receivedAt: 1_700_000_000_000 + i, payload: Buffer.from(`{"i":${i}}`) })));
   pump.start();
@@ -68,7 +67,7 @@ test('registry format: a batch rejected after a live reconfigure is isolated wit
   release();
   const until = Date.now() + 3000;
   while (buffer.stats().rows > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  const dead = buffer.database.prepare('SELECT seq, code FROM dead_letters ORDER BY seq').all() as Array<{ seq: number; code: string }>;
+  const dead = opened.db.prepare('SELECT seq, code FROM dead_letters ORDER BY seq').all() as Array<{ seq: number; code: string }>;
   assert.deepEqual(dead, [{ seq: 1, code: 'GW_ERR_FORWARD_REJECTED' }], 'only the refused record is a dead letter');
   assert.equal(delivered.filter((m) => m.topic === 'telemetry.raw').length, 3, 'the other three reached Kafka');
 });

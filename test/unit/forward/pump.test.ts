@@ -9,13 +9,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createSqliteBuffer, type SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type { SqliteBuffer } from '../../../gateway/src/buffer/sqlite-buffer.js';
+import type Database from 'better-sqlite3';
+import { openTestBuffer } from '../../support/buffer-db.js';
 import { createAvroEncoder, type AvroEncoder, type EncoderRoute } from '../../../gateway/src/encode/avro-encoder.js';
 import { gatewayError } from '../../../gateway/src/errors.js';
 import type { Logger } from '../../../gateway/src/lib/logger.js';
 import { createForwardPump, type ForwardPump, type PumpOptions } from '../../../gateway/src/forward/pump.js';
 import type { OutMessage, SinkState, TelemetrySink } from '../../../gateway/src/forward/sink.js';
 import type { IngestRecord } from '../../../gateway/src/record.js';
+import { waitFor } from '../../support/wait.js';
 
 class FakeSink implements TelemetrySink {
   connected = false;
@@ -65,6 +68,8 @@ const ROUTES: EncoderRoute[] = [{ topic: 'devices/{deviceId}/telemetry' }, { top
 
 interface Rig {
   buffer: SqliteBuffer;
+  /** The buffer's database, to read its tables. */
+  db: Database.Database;
   encoder: AvroEncoder;
   sink: FakeSink;
   pump: ForwardPump;
@@ -73,7 +78,7 @@ interface Rig {
 
 function rig(t: TestContext, over: Partial<PumpOptions> = {}): Rig {
   const dir = mkdtempSync(join(tmpdir(), 'gw-pump-'));
-  const buffer = createSqliteBuffer({ path: join(dir, 'buffer.db'), synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
+  const { buffer, db, close } = openTestBuffer({ path: join(dir, 'buffer.db'), synchronous: 'NORMAL', deadLetterMaxRows: 1000 });
   const encoder = createAvroEncoder({ gatewayId: 'gw-test', defaultTopic: 'telemetry.raw', routes: ROUTES });
   const sink = new FakeSink();
   const { logger, entries } = recordingLogger();
@@ -93,10 +98,10 @@ function rig(t: TestContext, over: Partial<PumpOptions> = {}): Rig {
   });
   t.after(async () => {
     await pump.stop(50);
-    buffer.close();
+    close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { buffer, encoder, sink, pump, entries };
+  return { buffer, db, encoder, sink, pump, entries };
 }
 
 function rec(deviceId: string, deviceSeq: number, kind: 'telemetry' | 'reading' = 'telemetry', payload?: string): IngestRecord {
@@ -118,16 +123,8 @@ function envelopeOf(encoder: AvroEncoder, m: OutMessage): Record<string, unknown
 }
 const seqOf = (encoder: AvroEncoder, m: OutMessage) => envelopeOf(encoder, m)['seq'] as number;
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 1500): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function allSeqs(buffer: SqliteBuffer): number[] {
-  return (buffer.database.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
+function allSeqs(db: Database.Database): number[] {
+  return (db.prepare('SELECT seq FROM records ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq);
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -137,14 +134,14 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 test('records from several devices reach the sink in buffer order, key = deviceId', async (t) => {
-  const { buffer, encoder, sink, pump, entries } = rig(t, { batchMaxRecords: 7 });
+  const { buffer, db, encoder, sink, pump, entries } = rig(t, { batchMaxRecords: 7 });
   const input: IngestRecord[] = [];
   for (let i = 1; i <= 10; i++) for (const d of ['dev-a', 'dev-b', 'dev-c']) input.push(rec(d, i));
   buffer.append(input);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   pump.start();
   pump.start(); // idempotent
-  await waitFor(() => buffer.stats().rows === 0, 'buffer drained');
+  await waitFor('buffer drained', () => buffer.stats().rows === 0, 1500, 2);
 
   assert.equal(sink.delivered.length, 30);
   assert.deepEqual(
@@ -172,39 +169,39 @@ test('records from several devices reach the sink in buffer order, key = deviceI
 });
 
 test('rows are deleted only after send resolves', async (t) => {
-  const { buffer, sink, pump } = rig(t);
+  const { buffer, db, sink, pump } = rig(t);
   const gate = deferred();
   sink.sendImpl = () => gate.promise;
   buffer.append([rec('d1', 1), rec('d1', 2), rec('d2', 1)]);
   pump.start();
-  await waitFor(() => sink.attempts.length === 1, 'first send');
+  await waitFor('first send', () => sink.attempts.length === 1, 1500, 2);
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(buffer.stats().rows, 3);
-  assert.equal(allSeqs(buffer).length, 3);
+  assert.equal(allSeqs(db).length, 3);
   assert.equal(buffer.stats().ackedTotal, 0);
   gate.resolve();
-  await waitFor(() => buffer.stats().rows === 0, 'ack after send');
-  assert.deepEqual(allSeqs(buffer), []);
+  await waitFor('ack after send', () => buffer.stats().rows === 0, 1500, 2);
+  assert.deepEqual(allSeqs(db), []);
   assert.equal(sink.attempts.length, 1);
 });
 
 test('retriable send failure: the same lease is re-sent after backoff, nothing deleted meanwhile', async (t) => {
-  const { buffer, encoder, sink, pump } = rig(t, { retryInitialMs: 10, retryMaxMs: 20 });
+  const { buffer, db, encoder, sink, pump } = rig(t, { retryInitialMs: 10, retryMaxMs: 20 });
   const failures = 3;
   const rowsDuringFailures: number[] = [];
   const kafkaUpDuringFailures: boolean[] = [];
   const attemptTimes: number[] = [];
   sink.sendImpl = async () => {
     attemptTimes.push(performance.now());
-    rowsDuringFailures.push(allSeqs(buffer).length);
+    rowsDuringFailures.push(allSeqs(db).length);
     kafkaUpDuringFailures.push(pump.stats().kafkaUp);
     if (sink.attempts.length === 2) throw new Error('socket hang up'); // non-gateway errors are retried too
     if (sink.attempts.length <= failures) throw gatewayError('GW_ERR_FORWARD_SEND', 'broker timeout');
   };
   buffer.append([rec('d1', 1), rec('d2', 1), rec('d1', 2)]);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'delivery after retries');
+  await waitFor('delivery after retries', () => buffer.stats().rows === 0, 1500, 2);
 
   assert.equal(sink.attempts.length, failures + 1);
   for (const attempt of sink.attempts) {
@@ -229,16 +226,16 @@ test('retriable send failure: the same lease is re-sent after backoff, nothing d
 });
 
 test('a record Kafka permanently rejects is isolated (split by device, then halving) and dead-lettered; each device keeps its order', async (t) => {
-  const { buffer, encoder, sink, pump } = rig(t);
+  const { buffer, db, encoder, sink, pump } = rig(t);
   const input = Array.from({ length: 8 }, (_, i) => rec(i % 2 ? 'dev-b' : 'dev-a', i + 1));
   buffer.append(input);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   const poison = seqs[5]!;
   sink.sendImpl = async (messages) => {
     if (messages.some((m) => m.topic !== 'telemetry.dlq' && seqOf(encoder, m) === poison)) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
   };
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'isolation finished');
+  await waitFor('isolation finished', () => buffer.stats().rows === 0, 1500, 2);
 
   // A multi-partition send is not atomic, so isolation re-sends per device: order is kept per
   // device (one partition each), not across devices.
@@ -254,7 +251,7 @@ test('a record Kafka permanently rejects is isolated (split by device, then halv
     );
   }
   assert.equal(delivered.length, 7);
-  const dead = buffer.database.prepare('SELECT seq, code, device_id FROM dead_letters').all() as Array<{ seq: number; code: string; device_id: string }>;
+  const dead = db.prepare('SELECT seq, code, device_id FROM dead_letters').all() as Array<{ seq: number; code: string; device_id: string }>;
   assert.deepEqual(dead, [{ seq: poison, code: 'GW_ERR_FORWARD_REJECTED', device_id: input[5]!.deviceId }]);
   assert.equal(buffer.stats().deadLetteredTotal, 1, 'one dead letter, counted once (by the buffer)');
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_FORWARD_REJECTED: 1 });
@@ -278,9 +275,9 @@ function refuseLarge(sink: FakeSink, dlq: (m: OutMessage) => Promise<void> = asy
 const bigPayload = (seq: number) => JSON.stringify({ seq, blob: 'z'.repeat(20_000) });
 
 test('a rejected record goes to the DLQ topic cut to dlqMaxValueBytes, with headers; its row leaves only after the DLQ ack', async (t) => {
-  const { buffer, encoder, sink, pump } = rig(t, { dlqMaxValueBytes: 2048 });
+  const { buffer, db, encoder, sink, pump } = rig(t, { dlqMaxValueBytes: 2048 });
   buffer.append([rec('d1', 1), rec('d1', 2, 'telemetry', bigPayload(2)), rec('d1', 3)]);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   const gate = deferred();
   let dlqSends = 0;
   refuseLarge(sink, async () => {
@@ -288,12 +285,12 @@ test('a rejected record goes to the DLQ topic cut to dlqMaxValueBytes, with head
     await gate.promise;
   });
   pump.start();
-  await waitFor(() => dlqSends === 1, 'DLQ send in flight');
-  assert.ok(allSeqs(buffer).includes(seqs[1]!), 'the rejected row stays buffered until the DLQ acks');
-  assert.equal((buffer.database.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n, 0);
+  await waitFor('DLQ send in flight', () => dlqSends === 1, 1500, 2);
+  assert.ok(allSeqs(db).includes(seqs[1]!), 'the rejected row stays buffered until the DLQ acks');
+  assert.equal((db.prepare('SELECT count(*) AS n FROM dead_letters').get() as { n: number }).n, 0);
   assert.deepEqual(pump.stats().dlqSentByCode, {}, 'not counted before the ack');
   gate.resolve();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
 
   const dlq = sink.delivered.filter((m) => m.topic === 'telemetry.dlq');
   assert.equal(dlq.length, 1);
@@ -310,7 +307,7 @@ test('a rejected record goes to the DLQ topic cut to dlqMaxValueBytes, with head
   assert.equal(env['seq'], seqs[1]);
   assert.ok(Buffer.from(bigPayload(2)).subarray(0, (env['payload'] as Buffer).length).equals(env['payload'] as Buffer), 'a prefix of the payload');
   assert.deepEqual(sink.delivered.filter((x) => x.topic !== 'telemetry.dlq').map((x) => seqOf(encoder, x)), [seqs[0], seqs[2]]);
-  const dead = buffer.database.prepare('SELECT seq, code, length(payload) AS n FROM dead_letters').all();
+  const dead = db.prepare('SELECT seq, code, length(payload) AS n FROM dead_letters').all();
   assert.deepEqual(dead, [{ seq: seqs[1], code: 'GW_ERR_FORWARD_REJECTED', n: bigPayload(2).length }], 'the local table keeps the whole payload');
   assert.deepEqual(pump.stats().dlqSentByCode, { GW_ERR_FORWARD_REJECTED: 1 });
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_FORWARD_REJECTED: 1 });
@@ -324,7 +321,7 @@ test('a DLQ send failing retriably (Kafka down) is retried; the dead letter is n
     if (failures-- > 0) throw gatewayError('GW_ERR_FORWARD_SEND', 'Request timed out');
   });
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(sink.attempts.filter((a) => a[0]?.topic === 'telemetry.dlq').length, 3);
   assert.equal(sink.delivered.filter((m) => m.topic === 'telemetry.dlq').length, 1);
   assert.equal(buffer.stats().deadLetteredTotal, 1);
@@ -333,17 +330,17 @@ test('a DLQ send failing retriably (Kafka down) is retried; the dead letter is n
 });
 
 test('the DLQ topic refusing the dead letter too: kept locally only, counted, tried once (no loop), the queue moves on', async (t) => {
-  const { buffer, encoder, sink, pump, entries } = rig(t);
+  const { buffer, db, encoder, sink, pump, entries } = rig(t);
   buffer.append([rec('d1', 1), rec('d1', 2, 'telemetry', bigPayload(2)), rec('d1', 3)]);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   refuseLarge(sink, async () => {
     throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE: dlq topic max.message.bytes');
   });
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(sink.attempts.filter((a) => a[0]?.topic === 'telemetry.dlq').length, 1, 'one DLQ attempt');
   assert.deepEqual(sink.delivered.map((m) => seqOf(encoder, m)), [seqs[0], seqs[2]]);
-  const dead = buffer.database.prepare('SELECT seq, code, reason FROM dead_letters').all() as Array<{ seq: number; code: string; reason: string }>;
+  const dead = db.prepare('SELECT seq, code, reason FROM dead_letters').all() as Array<{ seq: number; code: string; reason: string }>;
   assert.equal(dead.length, 1);
   assert.equal(dead[0]!.code, 'GW_ERR_FORWARD_REJECTED');
   assert.match(dead[0]!.reason, /MESSAGE_TOO_LARGE.*; DLQ topic refused it too: .*MESSAGE_TOO_LARGE: dlq topic/);
@@ -360,7 +357,7 @@ test('an encode failure whose DLQ message Kafka rejects is kept locally with its
     if (messages.some((m) => m.topic === 'telemetry.dlq')) throw gatewayError('GW_ERR_FORWARD_REJECTED', 'MESSAGE_TOO_LARGE');
   };
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'drained');
+  await waitFor('drained', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(sink.attempts.filter((a) => a.length === 1 && a[0]!.topic === 'telemetry.dlq').length, 1, 'isolated once, never re-sent');
   assert.deepEqual(buffer.stats().deadLetteredByCode, { GW_ERR_ENCODE_SCHEMA_MISMATCH: 1 });
   assert.deepEqual(pump.stats().dlqUndeliverableByCode, { GW_ERR_ENCODE_SCHEMA_MISMATCH: 1 });
@@ -368,7 +365,7 @@ test('an encode failure whose DLQ message Kafka rejects is kept locally with its
 });
 
 test('a typed-route payload that does not match goes to the DLQ topic in place; the device keeps its order', async (t) => {
-  const { buffer, encoder, sink, pump } = rig(t, { batchMaxRecords: 2 });
+  const { buffer, db, encoder, sink, pump } = rig(t, { batchMaxRecords: 2 });
   buffer.append([
     rec('d1', 1, 'reading'),
     rec('d2', 1),
@@ -377,9 +374,9 @@ test('a typed-route payload that does not match goes to the DLQ topic in place; 
     rec('d1', 4, 'reading', '{"seq":4, oops'),
     rec('d1', 5, 'reading'),
   ]);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   pump.start();
-  await waitFor(() => buffer.stats().rows === 0, 'all forwarded');
+  await waitFor('all forwarded', () => buffer.stats().rows === 0, 1500, 2);
 
   const out = sink.delivered;
   assert.deepEqual(
@@ -400,7 +397,7 @@ test('a typed-route payload that does not match goes to the DLQ topic in place; 
   assert.equal(out[4]!.headers?.['x-dlq-code'], 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON');
   assert.equal((envelopeOf(encoder, out[3]!)['payload'] as { seq: number }).seq, 3);
 
-  const dead = buffer.database.prepare('SELECT seq, code FROM dead_letters ORDER BY seq').all();
+  const dead = db.prepare('SELECT seq, code FROM dead_letters ORDER BY seq').all();
   assert.deepEqual(dead, [
     { seq: seqs[2], code: 'GW_ERR_ENCODE_SCHEMA_MISMATCH' },
     { seq: seqs[4], code: 'GW_ERR_ENCODE_PAYLOAD_NOT_JSON' },
@@ -410,12 +407,12 @@ test('a typed-route payload that does not match goes to the DLQ topic in place; 
 });
 
 test('sink.connect failing: kafkaUp false, attempts bounded by the backoff (no busy loop), then recovers', async (t) => {
-  const { buffer, encoder, sink, pump, entries } = rig(t, { retryInitialMs: 50, retryMaxMs: 50 });
+  const { buffer, db, encoder, sink, pump, entries } = rig(t, { retryInitialMs: 50, retryMaxMs: 50 });
   sink.connectImpl = async () => {
     throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
   };
   buffer.append([rec('d1', 1)]);
-  const seqs = allSeqs(buffer);
+  const seqs = allSeqs(db);
   pump.start();
   await new Promise((r) => setTimeout(r, 300));
   const attempts = sink.connectCalls;
@@ -429,7 +426,7 @@ test('sink.connect failing: kafkaUp false, attempts bounded by the backoff (no b
   assert.equal(entries.filter((e) => e.level === 'warn').length, 1, 'kafka_down logged once, not per attempt');
 
   sink.connectImpl = async () => undefined;
-  await waitFor(() => buffer.stats().rows === 0, 'delivery after reconnect');
+  await waitFor('delivery after reconnect', () => buffer.stats().rows === 0, 1500, 2);
   assert.equal(pump.stats().kafkaUp, true);
   assert.deepEqual(
     sink.delivered.map((m) => seqOf(encoder, m)),
@@ -440,26 +437,26 @@ test('sink.connect failing: kafkaUp false, attempts bounded by the backoff (no b
 test('new rows committed while idle are forwarded after notify()', async (t) => {
   const { buffer, sink, pump } = rig(t);
   pump.start();
-  await waitFor(() => sink.connectCalls === 1, 'connected');
+  await waitFor('connected', () => sink.connectCalls === 1, 1500, 2);
   await new Promise((r) => setTimeout(r, 10));
   buffer.append([rec('d1', 1)]);
   pump.notify();
-  await waitFor(() => sink.delivered.length === 1, 'woken by notify', 500);
+  await waitFor('woken by notify', () => sink.delivered.length === 1, 500, 2);
   assert.equal(buffer.stats().rows, 0);
 });
 
 test('stop(graceMs) returns even while a send hangs, and leaves the rows buffered', async (t) => {
-  const { buffer, sink, pump } = rig(t);
+  const { buffer, db, sink, pump } = rig(t);
   sink.sendImpl = () => new Promise<void>(() => undefined); // never settles
   buffer.append([rec('d1', 1), rec('d1', 2)]);
   pump.start();
-  await waitFor(() => sink.attempts.length === 1, 'send in flight');
+  await waitFor('send in flight', () => sink.attempts.length === 1, 1500, 2);
   const t0 = performance.now();
   await pump.stop(100);
   const took = performance.now() - t0;
   assert.ok(took >= 90 && took < 600, `stop took ${took.toFixed(0)} ms`);
   assert.equal(buffer.stats().rows, 2);
-  assert.equal(allSeqs(buffer).length, 2);
+  assert.equal(allSeqs(db).length, 2);
   const t1 = performance.now();
   await pump.stop(100);
   assert.ok(performance.now() - t1 < 150, 'second stop is safe');
@@ -469,7 +466,7 @@ test('stop(graceMs) returns even while a send hangs, and leaves the rows buffere
 test('stop() of an idle pump returns promptly (does not wait the grace period)', async (t) => {
   const { pump, entries } = rig(t);
   pump.start();
-  await waitFor(() => entries.some((e) => (e.obj as { event?: string }).event === 'kafka_up'), 'connected');
+  await waitFor('connected', () => entries.some((e) => (e.obj as { event?: string }).event === 'kafka_up'), 1500, 2);
   await new Promise((r) => setTimeout(r, 20)); // now parked in idle()
   const t0 = performance.now();
   await pump.stop(5000);
@@ -483,7 +480,7 @@ test(
     const gate = deferred();
     sink.connectImpl = () => gate.promise;
     pump.start();
-    await waitFor(() => sink.connectCalls === 1, 'connect in progress');
+    await waitFor('connect in progress', () => sink.connectCalls === 1, 1500, 2);
     const t0 = performance.now();
     const stopped = pump.stop(300);
     gate.resolve();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Client, PublishPacket } from 'aedes';
-import type { GroupCommitter } from '../../../gateway/src/buffer/group-commit.js';
+import type { RecordCommitter } from '../../../gateway/src/buffer/buffer.js';
 import { gatewayError, isGatewayError } from '../../../gateway/src/errors.js';
 import { createAcl } from '../../../gateway/src/ingest/acl.js';
 import { setClientIdentity } from '../../../gateway/src/ingest/client-identity.js';
@@ -25,7 +25,7 @@ function gate(withHooks: boolean) {
   const submitted: string[] = [];
   const acks: Array<[string, string]> = [];
   let refuse: Error | null = null;
-  const committer = { submit: (r: { topic: string }, cb: (e?: Error | null) => void) => (submitted.push(r.topic), cb(null)) } as unknown as GroupCommitter;
+  const committer: RecordCommitter = { submit: (r, cb) => (submitted.push(r.topic), cb(null)) };
   const g = createPublishGate({
     routes: ['devices/{deviceId}/telemetry'],
     maxPayloadBytes: 1024,

@@ -4,18 +4,13 @@
  * atomically otherwise, other builds' files removed, a directory of another user refused.
  */
 import assert from 'node:assert/strict';
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { addonDir, sqliteNativeBinding, writeAddon } from '../../../gateway/src/lib/native-sqlite.js';
 import { isGatewayError } from '../../../gateway/src/errors.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'eg-native-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../../support/temp-dir.js';
 
 test('directory: EDGE_GATEWAY_NATIVE_DIR, then $STATE_DIRECTORY/native, then a per-user tmp dir', () => {
   assert.equal(addonDir({ EDGE_GATEWAY_NATIVE_DIR: '/x/native', STATE_DIRECTORY: '/var/lib/eg' }), '/x/native');
