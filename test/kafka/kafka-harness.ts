@@ -1,9 +1,7 @@
 // Real single-node Kafka (KRaft, broker+controller in one JVM) for tests.
 // Jars come from test/kafka/pom.xml (see fetch-jars.ts); no Docker needed.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -12,10 +10,9 @@ import { ensureKafkaJars } from './fetch-jars.js';
 import { freePorts } from './free-port.js';
 import { log4jConfigPath } from './kafka-paths.js';
 import { fastJvmFlags, runKafkaTool } from './kafka-tool.js';
-import { registerForReaping, unregisterForReaping } from './process-reaper.js';
 import { addScramUser, scramFormatArgs, SCRAM_MECHANISM } from './scram.js';
 import { NODE_ID, serverProperties, type BrokerLayout } from './server-properties.js';
-import { sleep } from '../support/wait.js';
+import { JvmProcess } from '../support/jvm-process.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 20_000;
@@ -120,12 +117,6 @@ async function formatStorage(libs: string, propertiesFile: string, extraArgs: st
   await runKafkaTool(libs, 'kafka.tools.StorageTool', ['format', '-t', randomClusterId(), '-c', propertiesFile, ...extraArgs], 'storage format');
 }
 
-interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  error?: Error;
-}
-
 class JavaKafkaBroker implements KafkaBroker {
   readonly host: string;
   readonly bootstrap: string;
@@ -139,18 +130,11 @@ class JavaKafkaBroker implements KafkaBroker {
   readonly dataDir: string;
   readonly propertiesFile: string;
   readonly logFile: string;
-  private proc: ChildProcess | undefined;
-  private exited: Promise<ExitInfo> | undefined;
-  private starting: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
-  private removed = false;
-  private alive = false; // spawned and no 'exit'/'error' seen yet
-  private starts = 0;
-  private readonly reapable = { child: () => this.proc, tempDir: () => (this.removed ? undefined : this.root) };
+  private readonly jvm: JvmProcess;
 
   constructor(
     private readonly libs: string,
-    private readonly root: string,
+    root: string,
     layout: BrokerLayout,
   ) {
     this.host = layout.host;
@@ -165,83 +149,33 @@ class JavaKafkaBroker implements KafkaBroker {
     this.dataDir = layout.dataDir;
     this.propertiesFile = join(root, 'server.properties');
     this.logFile = join(root, 'broker.log');
-    registerForReaping(this.reapable);
+    this.jvm = new JvmProcess({
+      name: `kafka harness: broker on ${this.bootstrap}`,
+      root,
+      logFile: this.logFile,
+      args: ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...fastJvmFlags(), `-Dlog4j2.configurationFile=${log4jConfigPath()}`, '-cp', `${libs}/*`, 'kafka.Kafka', this.propertiesFile],
+      probe: () => this.probe(),
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      pollMs: POLL_MS,
+      stopGraceMs: STOP_GRACE_MS,
+      killWaitMs: KILL_WAIT_MS,
+    });
   }
 
   isRunning(): boolean {
-    return this.alive;
+    return this.jvm.isRunning();
   }
 
   start(): Promise<void> {
-    if (this.closing !== undefined) return Promise.reject(new Error('kafka harness: broker is closed'));
-    if (this.starting !== undefined) return this.starting;
-    if (this.isRunning()) return Promise.resolve();
-    this.starting = this.doStart().finally(() => {
-      this.starting = undefined;
-    });
-    return this.starting;
+    return this.jvm.start();
   }
 
-  private async doStart(): Promise<void> {
-    this.starts += 1;
-    const fd = openSync(this.logFile, 'a');
-    let child: ChildProcess;
-    try {
-      writeSync(fd, `\n===== harness: start #${this.starts} at ${new Date().toISOString()} =====\n`);
-      child = spawn(
-        'java',
-        [
-          '-Xms256m', '-Xmx512m', '-XX:+UseG1GC',
-          ...fastJvmFlags(),
-          `-Dlog4j2.configurationFile=${log4jConfigPath()}`,
-          '-cp', `${this.libs}/*`,
-          'kafka.Kafka', this.propertiesFile,
-        ],
-        { cwd: this.root, stdio: ['ignore', fd, fd], detached: false },
-      );
-    } finally {
-      closeSync(fd); // the child holds its own copy
-    }
-    this.proc = child;
-    this.alive = true;
-    this.exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.alive = false;
-        resolve({ code, signal });
-      });
-      child.once('error', (error) => {
-        this.alive = false;
-        resolve({ code: null, signal: null, error });
-      });
-    });
-    child.unref(); // never keeps the test process alive; process-reaper kills it on exit
-    await this.waitUntilReady(this.exited);
+  stop(): Promise<void> {
+    return this.jvm.stop();
   }
 
-  private async waitUntilReady(exited: Promise<ExitInfo>): Promise<void> {
-    const startedAt = Date.now();
-    let exit: ExitInfo | undefined;
-    void exited.then((e) => (exit = e));
-    let last = 'not probed yet';
-    for (;;) {
-      if (exit !== undefined) {
-        const how = exit.error?.message ?? (exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`);
-        throw new Error(`kafka harness: broker JVM exited during startup (${how})\n${await this.logTail()}`);
-      }
-      try {
-        await this.probe();
-        return;
-      } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
-      }
-      if (Date.now() - startedAt > READY_TIMEOUT_MS) {
-        await this.kill().catch(() => undefined);
-        throw new Error(
-          `kafka harness: broker on ${this.bootstrap} not ready after ${READY_TIMEOUT_MS} ms (last: ${last})\n${await this.logTail()}`,
-        );
-      }
-      await Promise.race([sleep(POLL_MS), exited]);
-    }
+  kill(): Promise<void> {
+    return this.jvm.kill();
   }
 
   /** Ready = metadata lists this (unfenced) broker and every existing partition has a leader. */
@@ -266,35 +200,6 @@ class JavaKafkaBroker implements KafkaBroker {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.starting !== undefined) await this.starting.catch(() => undefined);
-    const child = this.proc;
-    const exited = this.exited;
-    if (child === undefined || exited === undefined || !this.isRunning()) return;
-    child.kill('SIGTERM');
-    const timer = sleepRef(STOP_GRACE_MS);
-    try {
-      const outcome = await Promise.race([exited, timer.done.then(() => 'timeout' as const)]);
-      if (outcome === 'timeout') await this.kill();
-    } finally {
-      timer.cancel();
-    }
-  }
-
-  async kill(): Promise<void> {
-    const child = this.proc;
-    const exited = this.exited;
-    if (child === undefined || exited === undefined || !this.isRunning()) return;
-    child.kill('SIGKILL');
-    const timer = sleepRef(KILL_WAIT_MS);
-    try {
-      const outcome = await Promise.race([exited, timer.done.then(() => 'timeout' as const)]);
-      if (outcome === 'timeout') throw new Error(`kafka harness: broker pid ${child.pid} survived SIGKILL`);
-    } finally {
-      timer.cancel();
-    }
-  }
-
   createTopics(topics: string[], partitions = 3): Promise<void> {
     return createTopicsOn(this.brokers, topics, partitions);
   }
@@ -305,45 +210,13 @@ class JavaKafkaBroker implements KafkaBroker {
     await addScramUser(this.libs, this.bootstrap, [this.saslBootstrap], name, password);
   }
 
+
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      try {
-        await this.stop();
-      } catch {
-        await this.kill().catch(() => undefined);
-      }
-      await rm(this.root, { recursive: true, force: true, maxRetries: 3 });
-      this.removed = true;
-      unregisterForReaping(this.reapable);
-    })();
-    return this.closing;
+    return this.jvm.close();
   }
 
   /** Last lines of broker.log (JVM stdout+stderr), for error messages. */
-  async logTail(maxBytes = 8192, maxLines = 60): Promise<string> {
-    try {
-      const fh = await open(this.logFile, 'r');
-      try {
-        const { size } = await fh.stat();
-        const length = Math.min(size, maxBytes);
-        const buf = Buffer.alloc(length);
-        await fh.read(buf, 0, length, size - length);
-        const lines = buf.toString('utf8').split('\n');
-        return `--- tail of ${this.logFile} ---\n${lines.slice(-maxLines).join('\n')}`;
-      } finally {
-        await fh.close();
-      }
-    } catch (err) {
-      return `(no broker log: ${err instanceof Error ? err.message : String(err)})`;
-    }
+  logTail(): Promise<string> {
+    return this.jvm.logTail();
   }
-}
-
-/** A ref'd timer: keeps the event loop alive while we wait on the unref'd child. */
-function sleepRef(ms: number): { done: Promise<void>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const done = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return { done, cancel: () => clearTimeout(timer) };
 }
