@@ -6,6 +6,8 @@
  *   drain    [--rows 1000000]
  *   codecs   [--rows 200000]   (the drain once per kafka.compression: rows/s, CPU and bytes per record)
  *   connections [--devices 1000,10000]
+ *   memory-curve [--devices 10,100,1000,10000] [--duration 20] [--node-options "A|B"]   (RSS and ingest by device count, the binary)
+ *   heap     [--devices 2000]   (heap snapshot diff 0 vs N idle devices: bytes per connection by constructor)
  *   start
  *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       'persistent-share': { type: 'string' },
       'retain-share': { type: 'string' },
       'typed-max-depth': { type: 'string' },
+      'node-options': { type: 'string' },
     },
   });
   const scenario = positionals[0];
@@ -52,6 +55,14 @@ async function main(): Promise<void> {
       return (await import('./scenarios/profile.js')).run({ duration: values.duration ?? '15s' });
     case 'metrics':
       return (await import('./scenarios/metrics.js')).run({ duration: values.duration ?? '10s', rounds: Number(values.rounds ?? 2) });
+    case 'memory-curve':
+      return (await import('./scenarios/memory-curve.js')).run({
+        devices: list(values.devices, [10, 100, 1000, 10000]),
+        duration: Number(values.duration ?? 20),
+        nodeOptions: values['node-options'] !== undefined ? values['node-options'].split('|') : [''],
+      });
+    case 'heap':
+      return (await import('./scenarios/heap.js')).run({ devices: list(values.devices, [2000]) });
     case 'start':
       return (await import('./scenarios/start.js')).run();
     case 'fuzz':
@@ -64,7 +75,7 @@ async function main(): Promise<void> {
         typedMaxDepth: Number(values['typed-max-depth'] ?? 64),
       });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, metrics, profile, compare, fuzz`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, memory-curve, heap, start, metrics, profile, compare, fuzz`);
   }
 }
 

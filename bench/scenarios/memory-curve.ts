@@ -1,0 +1,92 @@
+/**
+ * Memory curve: gateway RSS and ingest at 10, 100, 1,000 and 10,000 devices (QoS1, 200-byte
+ * payloads, Kafka down so everything is buffered), for the shipped single executable when it is
+ * built natively under dist/ (else this checkout's build/). Per device count, three gateway runs:
+ *   idle      every device connected, one message a minute each;
+ *   10k/s     10,000 msgs/s in total spread over the devices (the issue's "under load");
+ *   ceiling   full speed, window 64 per device, beside mosquitto at the same device count.
+ * `--node-options "A|B"` repeats the curve once per NODE_OPTIONS value (added to the binary's own
+ * execArgv), in the same run, so flag trade-offs are compared side by side.
+ */
+import { GatewayProcess } from '../../test/support/gateway-process.js';
+import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
+import { startMosquitto } from '../lib/mosquitto.js';
+import { runSimProcess } from '../lib/sim-process.js';
+import { fmt, writeResult, type Row } from '../lib/report.js';
+
+const MiB = 1024 * 1024;
+
+interface Run {
+  rssPeak: number;
+  heapUsedPeak: number;
+  heapTotalPeak: number;
+  clients: number;
+  msgsPerSec: number;
+}
+
+async function gatewayRun(devices: number, rate: number, window: number, duration: string, nodeOptions: string): Promise<Run> {
+  const gw = new GatewayProcess({
+    config: { log: { level: 'info', statsIntervalSecs: 1 }, mqtt: { limits: { maxConnections: 0, maxConnectionsPerAddress: 0 } }, kafka: { brokers: ['127.0.0.1:1'] } },
+    env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {},
+  });
+  try {
+    await gw.start();
+    const sim = await runSimProcess({ url: gw.url, devices, rate, duration, payloadBytes: 200, window });
+    const all = gw.logs.filter((l) => l.event === 'stats');
+    // Peaks over the stats lines while (nearly) every device was connected.
+    const stats = all.filter((l) => (l['clients'] as number) >= devices * 0.99);
+    const peak = (k: string) => Math.max(0, ...stats.map((l) => l[k] as number));
+    return { rssPeak: peak('rssBytes'), heapUsedPeak: peak('heapUsedBytes'), heapTotalPeak: peak('heapTotalBytes'), clients: Math.max(0, ...all.map((l) => l['clients'] as number)), msgsPerSec: sim.msgsPerSec };
+  } finally {
+    await gw.close();
+  }
+}
+
+/** mosquitto's msgs/s at full speed, and how many devices got at least one PUBACK. */
+async function mosquittoCeiling(devices: number, duration: string): Promise<{ msgsPerSec: number; served: number }> {
+  const mosq = await startMosquitto();
+  try {
+    const s = await runSimProcess({ url: mosq.url, devices, rate: 0, duration, payloadBytes: 200, window: 64 });
+    return { msgsPerSec: s.msgsPerSec, served: Object.values(s.perDevice).filter((d) => d.acked > 0).length };
+  } finally {
+    await mosq.close();
+  }
+}
+
+/** Long enough for every device to be connected for a good part of the run. */
+const durationFor = (devices: number, base: number) => `${base + Math.ceil(devices / 500)}s`;
+
+export async function run(args: { devices: number[]; nodeOptions: string[]; duration: number }): Promise<void> {
+  const rows: Row[] = [];
+  const data: Record<string, unknown> = {};
+  const native = builtExecutables().find(([name]) => name.includes('native'));
+  const [build, cmd]: [string, string | undefined] = native ?? [`node ${process.version} build/`, undefined];
+  const mosq = new Map<number, { msgsPerSec: number; served: number }>();
+  for (const devices of args.devices) mosq.set(devices, await mosquittoCeiling(devices, durationFor(devices, args.duration)));
+  for (const nodeOptions of args.nodeOptions) for (const devices of args.devices) {
+    const d = (base: number) => durationFor(devices, base);
+    const idle = await withGatewayCmd(cmd, () => gatewayRun(devices, 1 / 60, 16, d(args.duration), nodeOptions));
+    const busy = await withGatewayCmd(cmd, () => gatewayRun(devices, 10_000 / devices, 16, d(args.duration), nodeOptions));
+    const ceiling = await withGatewayCmd(cmd, () => gatewayRun(devices, 0, 64, d(args.duration), nodeOptions));
+    const m = mosq.get(devices)!;
+    data[`${nodeOptions || 'default'} devices_${devices}`] = { idle, busy, ceiling, mosquitto: m };
+    rows.push({
+      ...(args.nodeOptions.length > 1 ? { 'NODE_OPTIONS': nodeOptions || '(none)' } : {}),
+      devices,
+      connected: `${idle.clients} / ${busy.clients} / ${ceiling.clients}`,
+      'idle RSS MiB': fmt(idle.rssPeak / MiB, 1),
+      'idle heap used/total MiB': `${fmt(idle.heapUsedPeak / MiB, 1)} / ${fmt(idle.heapTotalPeak / MiB, 1)}`,
+      '10k/s RSS MiB': fmt(busy.rssPeak / MiB, 1),
+      '10k/s achieved msgs/s': fmt(busy.msgsPerSec),
+      'ceiling RSS MiB': fmt(ceiling.rssPeak / MiB, 1),
+      'ceiling msgs/s': fmt(ceiling.msgsPerSec),
+      'mosquitto msgs/s (served)': `${fmt(m.msgsPerSec)} (${m.served})`,
+      'ratio gw/mosq': fmt(ceiling.msgsPerSec / m.msgsPerSec, 2),
+    });
+  }
+  writeResult('memory-curve', `Memory curve: ${build}, RSS and ingest by device count (QoS1, 200-byte payloads, Kafka down)`, rows, data, [
+    'RSS/heap: peak of the gateway\'s own 1 s stats lines while >= 99% of the devices were connected; connected = peak clients in the idle / 10k/s / ceiling runs',
+    `idle: one message a minute per device; 10k/s: 10,000 msgs/s in total spread over the devices (window 16); ceiling: full speed, window 64 per device; ${args.duration} s + 1 s per 500 devices per run`,
+    'mosquitto 2 (in memory; served = devices that got a PUBACK) at full speed with the same load generator, in the same run, before the gateway runs: the ratio is measured side by side on a shared 2-core machine, absolute msgs/s are not comparable across runs',
+  ]);
+}
