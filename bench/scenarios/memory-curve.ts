@@ -8,6 +8,7 @@
  * `--node-options "A|B"` repeats the curve once per NODE_OPTIONS value (added to the binary's own
  * execArgv), in the same run, so flag trade-offs are compared side by side.
  */
+import { readFileSync } from 'node:fs';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
 import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
 import { startMosquitto } from '../lib/mosquitto.js';
@@ -17,11 +18,41 @@ import { fmt, writeResult, type Row } from '../lib/report.js';
 const MiB = 1024 * 1024;
 
 interface Run {
+  /** VmRSS: includes the executable's clean file-backed pages (text, ICU data, SEA blob), which the kernel can reclaim. */
   rssPeak: number;
+  /** RssAnon: heap, stacks, malloc: what only a restart gives back. */
+  anonPeak: number;
+  /** Gateway CPU (user + system) per acknowledged message, microseconds. */
+  cpuUsPerMsg: number;
+  /** The last stats line of the run (devices still connected): after the connection storm's garbage is collected. */
+  rssLast: number;
   heapUsedPeak: number;
   heapTotalPeak: number;
   clients: number;
   msgsPerSec: number;
+}
+
+const KiB = 1024;
+
+/** VmRSS and RssAnon from /proc, in bytes. */
+function procRss(pid: number): { rss: number; anon: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * KiB;
+    return { rss: kb('VmRSS'), anon: kb('RssAnon') };
+  } catch {
+    return { rss: 0, anon: 0 };
+  }
+}
+
+/** utime + stime of a process, in seconds (clock ticks of 100 Hz). */
+function cpuSecs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 async function gatewayRun(devices: number, rate: number, window: number, duration: string, nodeOptions: string): Promise<Run> {
@@ -31,12 +62,24 @@ async function gatewayRun(devices: number, rate: number, window: number, duratio
   });
   try {
     await gw.start();
-    const sim = await runSimProcess({ url: gw.url, devices, rate, duration, payloadBytes: 200, window });
+    const pid = gw.pid!;
+    // Our own 1 s samples of /proc, kept while (nearly) every device was connected.
+    const samples: Array<{ rss: number; anon: number }> = [];
+    const sampler = setInterval(() => {
+      const clients = (gw.logs.filter((l) => l.event === 'stats').at(-1)?.['clients'] as number | undefined) ?? 0;
+      if (clients >= devices * 0.99) samples.push(procRss(pid));
+    }, 1000);
+    const cpu0 = cpuSecs(pid);
+    const sim = await runSimProcess({ url: gw.url, devices, rate, duration, payloadBytes: 200, window }).finally(() => clearInterval(sampler));
+    const cpu = cpuSecs(pid) - cpu0;
     const all = gw.logs.filter((l) => l.event === 'stats');
     // Peaks over the stats lines while (nearly) every device was connected.
     const stats = all.filter((l) => (l['clients'] as number) >= devices * 0.99);
     const peak = (k: string) => Math.max(0, ...stats.map((l) => l[k] as number));
-    return { rssPeak: peak('rssBytes'), heapUsedPeak: peak('heapUsedBytes'), heapTotalPeak: peak('heapTotalBytes'), clients: Math.max(0, ...all.map((l) => l['clients'] as number)), msgsPerSec: sim.msgsPerSec };
+    return {
+      anonPeak: Math.max(0, ...samples.map((x) => x.anon)),
+      cpuUsPerMsg: sim.acked > 0 ? (cpu * 1e6) / sim.acked : NaN,
+      rssPeak: Math.max(peak('rssBytes'), ...samples.map((x) => x.rss)), rssLast: (stats.at(-1)?.['rssBytes'] as number | undefined) ?? 0, heapUsedPeak: peak('heapUsedBytes'), heapTotalPeak: peak('heapTotalBytes'), clients: Math.max(0, ...all.map((l) => l['clients'] as number)), msgsPerSec: sim.msgsPerSec };
   } finally {
     await gw.close();
   }
@@ -63,7 +106,8 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
   const [build, cmd]: [string, string | undefined] = native ?? [`node ${process.version} build/`, undefined];
   const mosq = new Map<number, { msgsPerSec: number; served: number }>();
   for (const devices of args.devices) mosq.set(devices, await mosquittoCeiling(devices, durationFor(devices, args.duration)));
-  for (const nodeOptions of args.nodeOptions) for (const devices of args.devices) {
+  // Variants back to back per device count, so a neighbour's load on this shared machine hits both.
+  for (const devices of args.devices) for (const nodeOptions of args.nodeOptions) {
     const d = (base: number) => durationFor(devices, base);
     const idle = await withGatewayCmd(cmd, () => gatewayRun(devices, 1 / 60, 16, d(args.duration), nodeOptions));
     const busy = await withGatewayCmd(cmd, () => gatewayRun(devices, 10_000 / devices, 16, d(args.duration), nodeOptions));
@@ -74,18 +118,24 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
       ...(args.nodeOptions.length > 1 ? { 'NODE_OPTIONS': nodeOptions || '(none)' } : {}),
       devices,
       connected: `${idle.clients} / ${busy.clients} / ${ceiling.clients}`,
-      'idle RSS MiB': fmt(idle.rssPeak / MiB, 1),
+      'idle RSS MiB peak / last': `${fmt(idle.rssPeak / MiB, 1)} / ${fmt(idle.rssLast / MiB, 1)}`,
       'idle heap used/total MiB': `${fmt(idle.heapUsedPeak / MiB, 1)} / ${fmt(idle.heapTotalPeak / MiB, 1)}`,
+      'idle RssAnon MiB': fmt(idle.anonPeak / MiB, 1),
       '10k/s RSS MiB': fmt(busy.rssPeak / MiB, 1),
+      '10k/s RssAnon MiB': fmt(busy.anonPeak / MiB, 1),
+      '10k/s gw CPU us/msg': fmt(busy.cpuUsPerMsg, 1),
       '10k/s achieved msgs/s': fmt(busy.msgsPerSec),
       'ceiling RSS MiB': fmt(ceiling.rssPeak / MiB, 1),
       'ceiling msgs/s': fmt(ceiling.msgsPerSec),
+      'ceiling gw CPU us/msg': fmt(ceiling.cpuUsPerMsg, 1),
       'mosquitto msgs/s (served)': `${fmt(m.msgsPerSec)} (${m.served})`,
       'ratio gw/mosq': fmt(ceiling.msgsPerSec / m.msgsPerSec, 2),
     });
   }
   writeResult('memory-curve', `Memory curve: ${build}, RSS and ingest by device count (QoS1, 200-byte payloads, Kafka down)`, rows, data, [
-    'RSS/heap: peak of the gateway\'s own 1 s stats lines while >= 99% of the devices were connected; connected = peak clients in the idle / 10k/s / ceiling runs',
+    'RSS/heap: peak of the gateway\'s own 1 s stats lines while >= 99% of the devices were connected (idle: also the last line, when the connection storm\'s garbage has been collected); connected = peak clients in the idle / 10k/s / ceiling runs',
+    'RssAnon: anonymous resident memory (V8 heap, malloc, stacks) sampled from /proc each second; RSS also counts the executable\'s clean file-backed pages (~70 MiB for the single executable: Node\'s text, ICU data, the SEA blob), which the kernel can drop under memory pressure',
+    'gw CPU us/msg: the gateway\'s user+system CPU over the run divided by acknowledged messages: a cost that a busy neighbour on this shared machine moves far less than msgs/s',
     `idle: one message a minute per device; 10k/s: 10,000 msgs/s in total spread over the devices (window 16); ceiling: full speed, window 64 per device; ${args.duration} s + 1 s per 500 devices per run`,
     'mosquitto 2 (in memory; served = devices that got a PUBACK) at full speed with the same load generator, in the same run, before the gateway runs: the ratio is measured side by side on a shared 2-core machine, absolute msgs/s are not comparable across runs',
   ]);
