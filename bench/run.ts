@@ -6,7 +6,7 @@
  *   drain    [--rows 1000000]
  *   codecs   [--rows 200000]   (the drain once per kafka.compression: rows/s, CPU and bytes per record)
  *   connections [--devices 1000,10000]
- *   memory-curve [--devices 10,100,1000,10000] [--duration 20] [--node-options "A|B"]   (RSS and ingest by device count, the binary)
+ *   memory-curve [--devices 10,100,1000,10000] [--duration 20] [--node-options "A|B"] [--build node]   (RSS and ingest by device count: the binary, or build/ under this node)
  *   heap     [--devices 2000]   (heap snapshot diff 0 vs N idle devices: bytes per connection by constructor)
  *   start
  *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       'retain-share': { type: 'string' },
       'typed-max-depth': { type: 'string' },
       'node-options': { type: 'string' },
+      build: { type: 'string' },
     },
   });
   const scenario = positionals[0];
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
         devices: list(values.devices, [10, 100, 1000, 10000]),
         duration: Number(values.duration ?? 20),
         nodeOptions: values['node-options'] !== undefined ? values['node-options'].split('|') : [''],
+        build: values.build === 'node' ? 'node' : 'binary',
       });
     case 'heap':
       return (await import('./scenarios/heap.js')).run({ devices: list(values.devices, [2000]) });

@@ -5,8 +5,8 @@
  *   idle      every device connected, one message a minute each;
  *   10k/s     10,000 msgs/s in total spread over the devices (the issue's "under load");
  *   ceiling   full speed, window 64 per device, beside mosquitto at the same device count.
- * `--node-options "A|B"` repeats the curve once per NODE_OPTIONS value (added to the binary's own
- * execArgv), in the same run, so flag trade-offs are compared side by side.
+ * `--node-options "A|B"` repeats the curve once per NODE_OPTIONS value, in the same run, so flag
+ * trade-offs are compared side by side; `--build node` runs build/ under the bench's own node.
  */
 import { readFileSync } from 'node:fs';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
@@ -99,10 +99,12 @@ async function mosquittoCeiling(devices: number, duration: string): Promise<{ ms
 /** Long enough for every device to be connected for a good part of the run. */
 const durationFor = (devices: number, base: number) => `${base + Math.ceil(devices / 500)}s`;
 
-export async function run(args: { devices: number[]; nodeOptions: string[]; duration: number }): Promise<void> {
+export async function run(args: { devices: number[]; nodeOptions: string[]; duration: number; build: 'binary' | 'node' }): Promise<void> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
-  const native = builtExecutables().find(([name]) => name.includes('native'));
+  // NODE_OPTIONS cannot override a flag the executable's own execArgv sets (those count as command
+  // line), so flag variants of what the binary pins are measured on build/ under the same Node.
+  const native = args.build === 'binary' ? builtExecutables().find(([name]) => name.includes('native')) : undefined;
   const [build, cmd]: [string, string | undefined] = native ?? [`node ${process.version} build/`, undefined];
   const mosq = new Map<number, { msgsPerSec: number; served: number }>();
   for (const devices of args.devices) mosq.set(devices, await mosquittoCeiling(devices, durationFor(devices, args.duration)));
@@ -132,7 +134,7 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
       'ratio gw/mosq': fmt(ceiling.msgsPerSec / m.msgsPerSec, 2),
     });
   }
-  writeResult('memory-curve', `Memory curve: ${build}, RSS and ingest by device count (QoS1, 200-byte payloads, Kafka down)`, rows, data, [
+  writeResult(args.build === 'binary' && args.nodeOptions.length === 1 ? 'memory-curve' : `memory-curve-${args.build}-flags`, `Memory curve: ${build}, RSS and ingest by device count (QoS1, 200-byte payloads, Kafka down)`, rows, data, [
     'RSS/heap: peak of the gateway\'s own 1 s stats lines while >= 99% of the devices were connected (idle: also the last line, when the connection storm\'s garbage has been collected); connected = peak clients in the idle / 10k/s / ceiling runs',
     'RssAnon: anonymous resident memory (V8 heap, malloc, stacks) sampled from /proc each second; RSS also counts the executable\'s clean file-backed pages (~70 MiB for the single executable: Node\'s text, ICU data, the SEA blob), which the kernel can drop under memory pressure',
     'gw CPU us/msg: the gateway\'s user+system CPU over the run divided by acknowledged messages: a cost that a busy neighbour on this shared machine moves far less than msgs/s',
