@@ -6,6 +6,8 @@
  *   drain    [--rows 1000000]
  *   codecs   [--rows 200000]   (the drain once per kafka.compression: rows/s, CPU and bytes per record)
  *   connections [--devices 1000,10000]
+ *   memory-curve [--devices 10,100,1000,10000] [--duration 20] [--node-options "A|B"] [--build node]   (RSS and ingest by device count: the binary, or build/ under this node)
+ *   heap     [--devices 2000]   (heap snapshot diff 0 vs N idle devices: bytes per connection by constructor)
  *   start
  *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
       'typed-max-depth': { type: 'string' },
       runs: { type: 'string' },
       synchronous: { type: 'string' },
+      'node-options': { type: 'string' },
+      build: { type: 'string' },
     },
   });
   const scenario = positionals[0];
@@ -57,6 +61,15 @@ async function main(): Promise<void> {
       return (await import('./scenarios/profile.js')).run({ duration: values.duration ?? '15s' });
     case 'metrics':
       return (await import('./scenarios/metrics.js')).run({ duration: values.duration ?? '10s', rounds: Number(values.rounds ?? 2) });
+    case 'memory-curve':
+      return (await import('./scenarios/memory-curve.js')).run({
+        devices: list(values.devices, [10, 100, 1000, 10000]),
+        duration: Number(values.duration ?? 20),
+        nodeOptions: values['node-options'] !== undefined ? values['node-options'].split('|') : [''],
+        build: values.build === 'node' ? 'node' : 'binary',
+      });
+    case 'heap':
+      return (await import('./scenarios/heap.js')).run({ devices: list(values.devices, [2000]) });
     case 'start':
       return (await import('./scenarios/start.js')).run();
     case 'node-sqlite':
@@ -73,7 +86,7 @@ async function main(): Promise<void> {
     case 'power-cut':
       return (await import('./scenarios/power-cut.js')).run({ cuts: Number(values.cuts ?? 20), seed: Number(values.seed ?? 20_261_206) });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, start, node-sqlite, metrics, profile, compare, fuzz, power-cut`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, memory-curve, heap, start, node-sqlite, metrics, profile, compare, fuzz, power-cut`);
   }
 }
 

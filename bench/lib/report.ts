@@ -26,7 +26,7 @@ export function writeResult(scenario: string, title: string, rows: readonly Row[
   writeIndex();
 }
 
-const ORDER = ['ingest', 'e2e', 'drain', 'codecs', 'connections', 'start', 'node-sqlite', 'profile', 'compare', 'fuzz', 'power-cut'];
+const ORDER = ['ingest', 'e2e', 'drain', 'codecs', 'connections', 'memory-curve', 'heap', 'start', 'node-sqlite', 'profile', 'compare', 'fuzz', 'power-cut'];
 
 /** bench/results/README.md: every scenario's latest table, in a fixed order. */
 function writeIndex(): void {

@@ -106,28 +106,61 @@ export type ClientAclView = Pick<ClientAcl, 'canSubscribe' | 'canRead' | 'canWri
  * their next subscribe, delivery or publish without a reconnect.
  */
 export class ReloadableAcl {
-  private generation = 0;
-  constructor(private current: Acl) {}
+  private gen = 0;
+  constructor(private acl: Acl) {}
 
   replace(next: Acl): void {
-    this.current = next;
-    this.generation++;
+    this.acl = next;
+    this.gen++;
+  }
+
+  get current(): Acl {
+    return this.acl;
+  }
+
+  /** Bumped by replace(); each client's view re-resolves its ClientAcl when it sees a new one. */
+  get generation(): number {
+    return this.gen;
   }
 
   forPrincipal(p: Principal): ClientAclView {
-    let gen = this.generation;
-    let resolved = this.current.forPrincipal(p);
-    const now = (): ClientAcl => {
-      if (gen !== this.generation) {
-        gen = this.generation;
-        resolved = this.current.forPrincipal(p);
-      }
-      return resolved;
-    };
-    return {
-      canSubscribe: (filter) => now().canSubscribe(filter),
-      canRead: (topic) => now().canRead(topic),
-      canWrite: (topic) => now().canWrite(topic),
-    };
+    return new ReloadableClientAcl(this, p);
+  }
+}
+
+/**
+ * One per connected client, so one object with prototype methods rather than a record of
+ * closures (4 closures and a context each, ~0.3 KiB per device at 10,000 devices).
+ */
+class ReloadableClientAcl implements ClientAclView {
+  private gen: number;
+  private resolved: ClientAcl;
+
+  constructor(
+    private readonly owner: ReloadableAcl,
+    private readonly principal: Principal,
+  ) {
+    this.gen = owner.generation;
+    this.resolved = owner.current.forPrincipal(principal);
+  }
+
+  private now(): ClientAcl {
+    if (this.gen !== this.owner.generation) {
+      this.gen = this.owner.generation;
+      this.resolved = this.owner.current.forPrincipal(this.principal);
+    }
+    return this.resolved;
+  }
+
+  canSubscribe(filter: string): boolean {
+    return this.now().canSubscribe(filter);
+  }
+
+  canRead(topic: string): boolean {
+    return this.now().canRead(topic);
+  }
+
+  canWrite(topic: string): boolean {
+    return this.now().canWrite(topic);
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createAcl } from '../../../gateway/src/ingest/acl.js';
+import { createAcl, ReloadableAcl } from '../../../gateway/src/ingest/acl.js';
 import { DEFAULT_ACL } from '../../../gateway/src/config/acl-schema.js';
 
 test('default ACL: a device subscribes only to its own downstream topics', () => {
@@ -58,4 +58,14 @@ test('$SYS only when sysTopics is on and a rule allows it', () => {
   assert.ok(!createAcl({ rules, sysTopics: false }).forPrincipal({ clientId: 'ops', username: 'ops' }).canSubscribe('$SYS/#'));
   assert.ok(createAcl({ rules, sysTopics: true }).forPrincipal({ clientId: 'ops', username: 'ops' }).canSubscribe('$SYS/#'));
   assert.ok(!createAcl({ rules, sysTopics: true }).forPrincipal({ clientId: 'dev', username: 'dev' }).canSubscribe('$SYS/#'));
+});
+
+test('reloadable ACL: a connected client\'s view follows a replaced ACL on its next check', () => {
+  const reloadable = new ReloadableAcl(createAcl({ rules: [{ topic: 'a/%c', access: 'readwrite' }], sysTopics: false }));
+  const view = reloadable.forPrincipal({ clientId: 'dev-1', username: 'dev-1' });
+  assert.ok(view.canRead('a/dev-1') && view.canWrite('a/dev-1') && view.canSubscribe('a/dev-1'));
+  assert.ok(!view.canRead('b/dev-1'));
+  reloadable.replace(createAcl({ rules: [{ topic: 'b/%c', access: 'read' }], sysTopics: false }));
+  assert.ok(!view.canRead('a/dev-1') && !view.canWrite('a/dev-1') && !view.canSubscribe('a/dev-1'));
+  assert.ok(view.canRead('b/dev-1') && view.canSubscribe('b/dev-1') && !view.canWrite('b/dev-1'));
 });
