@@ -117,7 +117,7 @@ async function formatStorage(libs: string, propertiesFile: string, extraArgs: st
   await runKafkaTool(libs, 'kafka.tools.StorageTool', ['format', '-t', randomClusterId(), '-c', propertiesFile, ...extraArgs], 'storage format');
 }
 
-class JavaKafkaBroker implements KafkaBroker {
+class JavaKafkaBroker extends JvmProcess implements KafkaBroker {
   readonly host: string;
   readonly bootstrap: string;
   readonly brokers: string[];
@@ -130,13 +130,24 @@ class JavaKafkaBroker implements KafkaBroker {
   readonly dataDir: string;
   readonly propertiesFile: string;
   readonly logFile: string;
-  private readonly jvm: JvmProcess;
 
   constructor(
     private readonly libs: string,
     root: string,
     layout: BrokerLayout,
   ) {
+    const bootstrap = `${layout.host}:${layout.port}`;
+    const propertiesFile = join(root, 'server.properties');
+    super({
+      name: `kafka harness: broker on ${bootstrap}`,
+      root,
+      logFile: join(root, 'broker.log'),
+      args: ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...fastJvmFlags(), `-Dlog4j2.configurationFile=${log4jConfigPath()}`, '-cp', `${libs}/*`, 'kafka.Kafka', propertiesFile],
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      pollMs: POLL_MS,
+      stopGraceMs: STOP_GRACE_MS,
+      killWaitMs: KILL_WAIT_MS,
+    });
     this.host = layout.host;
     this.port = layout.port;
     this.controllerPort = layout.controllerPort;
@@ -149,37 +160,10 @@ class JavaKafkaBroker implements KafkaBroker {
     this.dataDir = layout.dataDir;
     this.propertiesFile = join(root, 'server.properties');
     this.logFile = join(root, 'broker.log');
-    this.jvm = new JvmProcess({
-      name: `kafka harness: broker on ${this.bootstrap}`,
-      root,
-      logFile: this.logFile,
-      args: ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', ...fastJvmFlags(), `-Dlog4j2.configurationFile=${log4jConfigPath()}`, '-cp', `${libs}/*`, 'kafka.Kafka', this.propertiesFile],
-      probe: () => this.probe(),
-      readyTimeoutMs: READY_TIMEOUT_MS,
-      pollMs: POLL_MS,
-      stopGraceMs: STOP_GRACE_MS,
-      killWaitMs: KILL_WAIT_MS,
-    });
-  }
-
-  isRunning(): boolean {
-    return this.jvm.isRunning();
-  }
-
-  start(): Promise<void> {
-    return this.jvm.start();
-  }
-
-  stop(): Promise<void> {
-    return this.jvm.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.jvm.kill();
   }
 
   /** Ready = metadata lists this (unfenced) broker and every existing partition has a leader. */
-  private async probe(): Promise<void> {
+  protected async probe(): Promise<void> {
     const admin = new Kafka({
       clientId: 'eg-kafka-harness-probe',
       brokers: this.brokers,
@@ -208,15 +192,5 @@ class JavaKafkaBroker implements KafkaBroker {
     if (this.saslBootstrap === undefined) throw new Error('kafka harness: addScramUser needs a broker started with `sasl`');
     if (!this.isRunning()) throw new Error('kafka harness: addScramUser needs a running broker');
     await addScramUser(this.libs, this.bootstrap, [this.saslBootstrap], name, password);
-  }
-
-
-  close(): Promise<void> {
-    return this.jvm.close();
-  }
-
-  /** Last lines of broker.log (JVM stdout+stderr), for error messages. */
-  logTail(): Promise<string> {
-    return this.jvm.logTail();
   }
 }

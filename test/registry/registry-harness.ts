@@ -55,58 +55,34 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Sc
   return registry;
 }
 
-class ApicurioRegistry implements SchemaRegistry {
+class ApicurioRegistry extends JvmProcess implements SchemaRegistry {
   readonly host = '127.0.0.1';
   readonly url: string;
   readonly endpoint: RegistryEndpoint;
-  private readonly jvm: JvmProcess;
 
   constructor(jar: string, root: string, readonly port: number) {
-    this.url = `http://${this.host}:${port}${CCOMPAT_PATH}`;
-    this.endpoint = { url: this.url, timeoutMs: 2_000 };
-    this.jvm = new JvmProcess({
-      name: `registry harness: Apicurio on ${this.url}`,
+    super({
+      name: `registry harness: Apicurio on 127.0.0.1:${port}`,
       root,
       logFile: join(root, 'registry.log'),
       // cwd is the temp dir, so anything Quarkus or Narayana writes lands there and is deleted.
       args: ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:-UsePerfData', '-jar', jar],
-      env: { ...process.env, HTTP_PORT: String(port), QUARKUS_HTTP_HOST: this.host },
-      probe: async () => {
-        const res = await ccompatRequest(this.endpoint, 'GET', '/subjects');
-        if (res.status !== 200) throw new Error(`GET /subjects -> ${res.status}`);
-      },
+      env: { ...process.env, HTTP_PORT: String(port), QUARKUS_HTTP_HOST: '127.0.0.1' },
       readyTimeoutMs: READY_TIMEOUT_MS,
       pollMs: POLL_MS,
       stopGraceMs: STOP_GRACE_MS,
       killWaitMs: KILL_WAIT_MS,
     });
+    this.url = `http://${this.host}:${port}${CCOMPAT_PATH}`;
+    this.endpoint = { url: this.url, timeoutMs: 2_000 };
   }
 
-  isRunning(): boolean {
-    return this.jvm.isRunning();
-  }
-
-  start(): Promise<void> {
-    return this.jvm.start();
-  }
-
-  stop(): Promise<void> {
-    return this.jvm.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.jvm.kill();
+  protected async probe(): Promise<void> {
+    const res = await ccompatRequest(this.endpoint, 'GET', '/subjects');
+    if (res.status !== 200) throw new Error(`GET /subjects -> ${res.status}`);
   }
 
   setCompatibility(level: CompatibilityLevel, subject?: string): Promise<void> {
     return setCompatibility(this.endpoint, level, subject);
-  }
-
-  close(): Promise<void> {
-    return this.jvm.close();
-  }
-
-  logTail(): Promise<string> {
-    return this.jvm.logTail();
   }
 }

@@ -20,8 +20,6 @@ export interface JvmProcessOptions {
   /** `java` arguments. */
   args: readonly string[];
   env?: NodeJS.ProcessEnv;
-  /** Resolves when the service is ready; throws (its message is the last state) while it is not. */
-  probe(): Promise<void>;
   readyTimeoutMs: number;
   pollMs: number;
   /** SIGTERM grace before SIGKILL in stop(). */
@@ -35,7 +33,8 @@ interface ExitInfo {
   error?: Error;
 }
 
-export class JvmProcess {
+/** A harness extends it with its probe (and its own API). */
+export abstract class JvmProcess {
   private proc: ChildProcess | undefined;
   private exited: Promise<ExitInfo> | undefined;
   private starting: Promise<void> | undefined;
@@ -48,6 +47,9 @@ export class JvmProcess {
   constructor(private readonly o: JvmProcessOptions) {
     registerForReaping(this.reapable);
   }
+
+  /** Resolves when the service is ready; throws (its message is the last state) while it is not. */
+  protected abstract probe(): Promise<void>;
 
   isRunning(): boolean {
     return this.alive;
@@ -101,7 +103,7 @@ export class JvmProcess {
         throw new Error(`${this.o.name}: the JVM exited during startup (${how})\n${await this.logTail()}`);
       }
       try {
-        await this.o.probe();
+        await this.probe();
         return;
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
