@@ -13,6 +13,7 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { createPrivateFile } from '../../gateway/src/lib/private-file.js';
 import { createPowercutFs, type CutReport, type PowercutFs } from '../support/powercut-fs.js';
 
 function writeFile(path: string, data: string, sync: 'none' | 'fsync' | 'fdatasync', flags = 'w'): void {
@@ -118,4 +119,17 @@ test(`SQLite WAL on powercut-fs: ${COMMITS} commits survive a cut with FULL and 
   assert.equal(normal.rows, 0, 'NORMAL: the commits since the last checkpoint are lost');
   assert.ok(full.cut.fsyncs + full.cut.fdatasyncs >= COMMITS, 'FULL syncs at every commit');
   assert.ok(normal.cut.fsyncs + normal.cut.fdatasyncs < 10, 'NORMAL does not sync at commits');
+});
+
+test('a buffer file created in new directories survives a cut right after (the new names are synced)', async (t) => {
+  const fs = await createPowercutFs();
+  t.after(() => fs.close());
+  const db = join(fs.dir, 'var', 'lib', 'edge-gateway', 'buffer.db');
+  assert.equal(createPrivateFile(db), true);
+  // A bare file created next to it the same way, but without createPrivateFile: the control.
+  writeFile(join(fs.dir, 'var', 'control.txt'), 'x', 'none');
+  await powerCycle(fs);
+  assert.equal(existsSync(join(fs.dir, 'var', 'control.txt')), false, 'an unsynced new name is lost at a cut (the layer does lose names)');
+  assert.equal(existsSync(db), true, 'the database file and its new parent directories are still there');
+  assert.equal(statSync(db).mode & 0o777, 0o600);
 });
