@@ -30,3 +30,8 @@ export function builtExecutables(): Array<[string, string]> {
   if (existsSync(arm64) && existsSync('/usr/bin/qemu-aarch64-static')) out.push(['single executable, arm64 under qemu-user', `/usr/bin/qemu-aarch64-static -L /usr/aarch64-linux-gnu ${arm64}`]);
   return out;
 }
+
+/** `node build/` (command undefined: the default) and the shipped single executable when it is built natively here. */
+export function nodeAndNativeBuilds(): Array<[string, string | undefined]> {
+  return [[`node ${process.version} build/`, undefined], ...builtExecutables().filter(([name]) => name.includes('native'))];
+}

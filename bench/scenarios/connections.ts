@@ -3,7 +3,7 @@
  * (the same devices publishing). Memory from the gateway's own periodic `stats` log line.
  */
 import { GatewayProcess } from '../../test/support/gateway-process.js';
-import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
+import { nodeAndNativeBuilds, withGatewayCmd } from '../lib/gateway-builds.js';
 import { runSimProcess } from '../lib/sim-process.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
 
@@ -28,8 +28,7 @@ async function measure(devices: number, rate: number, duration: string): Promise
 export async function run(args: { devices: number[] }): Promise<void> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
-  // The shipped single executable (Node 24) when it is built natively here.
-  const builds: Array<[string, string | undefined]> = [[`node ${process.version} build/`, undefined], ...builtExecutables().filter(([name]) => name.includes('native'))];
+  const builds = nodeAndNativeBuilds();
   for (const [build, cmd] of builds) for (const devices of args.devices) {
     const idle = await withGatewayCmd(cmd, () => measure(devices, 0.01, '25s'));
     const busy = await withGatewayCmd(cmd, () => measure(devices, Math.max(0.5, 10_000 / devices), '25s'));

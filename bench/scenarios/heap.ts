@@ -8,7 +8,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { GatewayProcess, type LogLine } from '../../test/support/gateway-process.js';
-import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
+import { nodeAndNativeBuilds, withGatewayCmd } from '../lib/gateway-builds.js';
 import { diff, SNAPSHOT_NODE_OPTIONS, summarize, takeSnapshot } from '../lib/heap-snapshot.js';
 import { runSimProcess } from '../lib/sim-process.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
@@ -74,7 +74,7 @@ async function measure(devices: number): Promise<{ zero: Point; loaded: Point; t
 export async function run(args: { devices: number[] }): Promise<void> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
-  const builds: Array<[string, string | undefined]> = [[`node ${process.version} build/`, undefined], ...builtExecutables().filter(([name]) => name.includes('native'))];
+  const builds = nodeAndNativeBuilds();
   const notes: string[] = [];
   for (const [build, cmd] of builds) for (const devices of args.devices) {
     const m = await withGatewayCmd(cmd, () => measure(devices));

@@ -4,27 +4,18 @@
  * somewhere in gateway/src outside the catalog (an unused code is dead), and every entry is usable.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describeError, ErrorCatalog, GatewayError, gatewayError, isGatewayError } from '../../gateway/src/errors.js';
+import { tsFiles } from '../support/ts-files.js';
 
 /** Codes deliberately outside the catalog: main.ts labels non-gateway errors with it. */
 const NOT_IN_CATALOG = new Set(['GW_ERR_UNEXPECTED']);
 
 // build/test/unit/errors.test.js -> repository root -> gateway/src (the TypeScript sources).
 const SRC = fileURLToPath(new URL('../../../gateway/src/', import.meta.url));
-
-function tsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
 
 /** Every GW_ERR_* string literal in gateway/src outside errors.ts, with a file that uses it. */
 function codesUsed(): Map<string, string> {

@@ -10,7 +10,7 @@
  * fail where it should, not only to pass.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { gatewayError } from '../../../gateway/src/errors.js';
 import { createLogger } from '../../../gateway/src/lib/logger.js';
+import { tsFiles } from '../../support/ts-files.js';
 import { createRateLimitedLog } from '../../../gateway/src/lib/rate-limited-log.js';
 
 // build/test/unit/lib/log-events.test.js -> repository root.
@@ -50,16 +51,6 @@ export function f(log: Logger, warnLog: RateLimitedLog, err: unknown, level: 'de
   log.warn(fields, 'fine');
 }
 `;
-
-function tsFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...tsFiles(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
 
 interface Finding {
   file: string;
