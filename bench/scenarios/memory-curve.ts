@@ -30,6 +30,9 @@ interface Run {
   heapTotalPeak: number;
   clients: number;
   msgsPerSec: number;
+  /** heap_trimmed events (memory.trim) and the RSS they returned, MiB. */
+  trims: number;
+  trimmedMiB: number;
 }
 
 const KiB = 1024;
@@ -73,13 +76,14 @@ async function gatewayRun(devices: number, rate: number, window: number, duratio
     const sim = await runSimProcess({ url: gw.url, devices, rate, duration, payloadBytes: 200, window }).finally(() => clearInterval(sampler));
     const cpu = cpuSecs(pid) - cpu0;
     const all = gw.logs.filter((l) => l.event === 'stats');
+    const trims = gw.logs.filter((l) => l.event === 'heap_trimmed');
     // Peaks over the stats lines while (nearly) every device was connected.
     const stats = all.filter((l) => (l['clients'] as number) >= devices * 0.99);
     const peak = (k: string) => Math.max(0, ...stats.map((l) => l[k] as number));
     return {
       anonPeak: Math.max(0, ...samples.map((x) => x.anon)),
       cpuUsPerMsg: sim.acked > 0 ? (cpu * 1e6) / sim.acked : NaN,
-      rssPeak: Math.max(peak('rssBytes'), ...samples.map((x) => x.rss)), rssLast: (stats.at(-1)?.['rssBytes'] as number | undefined) ?? 0, heapUsedPeak: peak('heapUsedBytes'), heapTotalPeak: peak('heapTotalBytes'), clients: Math.max(0, ...all.map((l) => l['clients'] as number)), msgsPerSec: sim.msgsPerSec };
+      rssPeak: Math.max(peak('rssBytes'), ...samples.map((x) => x.rss)), rssLast: (stats.at(-1)?.['rssBytes'] as number | undefined) ?? 0, heapUsedPeak: peak('heapUsedBytes'), heapTotalPeak: peak('heapTotalBytes'), clients: Math.max(0, ...all.map((l) => l['clients'] as number)), msgsPerSec: sim.msgsPerSec, trims: trims.length, trimmedMiB: trims.reduce((n, l) => n + (l['freedBytes'] as number), 0) / MiB };
   } finally {
     await gw.close();
   }
@@ -123,6 +127,7 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
       'idle RSS MiB peak / last': `${fmt(idle.rssPeak / MiB, 1)} / ${fmt(idle.rssLast / MiB, 1)}`,
       'idle heap used/total MiB': `${fmt(idle.heapUsedPeak / MiB, 1)} / ${fmt(idle.heapTotalPeak / MiB, 1)}`,
       'idle RssAnon MiB': fmt(idle.anonPeak / MiB, 1),
+      'idle heap trims (MiB freed)': `${idle.trims} (${fmt(idle.trimmedMiB, 0)})`,
       '10k/s RSS MiB': fmt(busy.rssPeak / MiB, 1),
       '10k/s RssAnon MiB': fmt(busy.anonPeak / MiB, 1),
       '10k/s gw CPU us/msg': fmt(busy.cpuUsPerMsg, 1),
@@ -137,6 +142,7 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
   writeResult(args.build === 'binary' && args.nodeOptions.length === 1 ? 'memory-curve' : `memory-curve-${args.build}-flags`, `Memory curve: ${build}, RSS and ingest by device count (QoS1, 200-byte payloads, Kafka down)`, rows, data, [
     'RSS/heap: peak of the gateway\'s own 1 s stats lines while >= 99% of the devices were connected (idle: also the last line, when the connection storm\'s garbage has been collected); connected = peak clients in the idle / 10k/s / ceiling runs',
     'RssAnon: anonymous resident memory (V8 heap, malloc, stacks) sampled from /proc each second; RSS also counts the executable\'s clean file-backed pages (~70 MiB for the single executable: Node\'s text, ICU data, the SEA blob), which the kernel can drop under memory pressure',
+    'heap trims: heap_trimmed events in the idle run (memory.trim, default on) and the RSS they returned; the peak RSS is before the trim, the last after it',
     'gw CPU us/msg: the gateway\'s user+system CPU over the run divided by acknowledged messages: a cost that a busy neighbour on this shared machine moves far less than msgs/s',
     `idle: one message a minute per device; 10k/s: 10,000 msgs/s in total spread over the devices (window 16); ceiling: full speed, window 64 per device; ${args.duration} s + 1 s per 500 devices per run`,
     'mosquitto 2 (in memory; served = devices that got a PUBACK) at full speed with the same load generator, in the same run, before the gateway runs: the ratio is measured side by side on a shared 2-core machine, absolute msgs/s are not comparable across runs',

@@ -9,6 +9,7 @@ import { bufferSchema } from './buffer-schema.js';
 import { controlSchema } from './control-schema.js';
 import { forwardSchema } from './forward-schema.js';
 import { kafkaSchema } from './kafka-schema.js';
+import { memorySchema } from './memory-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { live } from './schema-helpers.js';
 
@@ -33,6 +34,7 @@ export const configSchema = z.strictObject({
   forward: forwardSchema,
   control: controlSchema,
   admin: adminSchema,
+  memory: memorySchema,
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
@@ -41,4 +43,5 @@ export type { BufferConfig } from './buffer-schema.js';
 export type { ControlConfig } from './control-schema.js';
 export type { ForwardConfig } from './forward-schema.js';
 export type { KafkaConfig } from './kafka-schema.js';
+export type { MemoryConfig } from './memory-schema.js';
 export type { MqttConfig, RouteConfig } from './mqtt-schema.js';

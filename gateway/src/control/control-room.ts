@@ -1,6 +1,7 @@
 /**
  * The control room, beside the pipeline and never on its hot path: the supervisor (the
  * pipeline's lifetime), the remote config client, the status/heartbeat publisher, the stats log,
+ * the heap trim,
  * device configuration, and the admin HTTP server (probes, /status, /metrics), which outlives
  * pipeline rebuilds and always reads the pipeline running now. `run-command.ts` creates it; `gateway.ts` knows nothing of it.
  */
@@ -21,6 +22,7 @@ import { createAdminServer, readiness, type AdminServer } from './admin-server.j
 import { buildAdminStatus } from './admin-status.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { gatewayVersion } from '../cli/version.js';
+import { createHeapTrim } from './heap-trim.js';
 import { createStatsLog } from './stats-log.js';
 import { createStatusSnapshot } from './status-snapshot.js';
 import { createStatusPublisher, type StatusPublisher } from './status-publisher.js';
@@ -86,8 +88,10 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     checkOutsidePipeline: (next, windowMs, signal) => probeControlLink(next, windowMs, signal),
   });
   const statusSnapshot = createStatusSnapshot({ gatewayId, supervisor, store });
+  const heapTrim = createHeapTrim({ logger: log });
   const metrics = createGatewayMetrics({
     status: () => supervisor.gateway()?.status() ?? null,
+    memoryTrim: () => heapTrim.stats(),
     info: () => {
       const e = supervisor.inEffect();
       return { version: gatewayVersion(), gateway_id: gatewayId, config_source: e.source, config_version: e.version === null ? '' : String(e.version), config_hash: e.hash };
@@ -216,6 +220,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     }
     if (e.type === 'confirmed') {
       stats.setInterval(e.inEffect.config.log.statsIntervalSecs);
+      heapTrim.configure(e.inEffect.config.memory.trim);
       if (JSON.stringify(e.inEffect.config.admin) !== adminKey) void openAdmin(e.inEffect.config);
       if (linkKey(e.inEffect.config) !== controlKey) {
         // Deferred: this event is raised inside the reader's own callback.
@@ -235,6 +240,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
       await supervisor.start();
       const config = supervisor.inEffect().config;
       stats.setInterval(config.log.statsIntervalSecs);
+      heapTrim.configure(config.memory.trim);
       await openAdmin(config);
       openControl(config);
     },
@@ -258,6 +264,7 @@ export function createControlRoom(o: ControlRoomOptions): ControlRoom {
     async close(opts) {
       closed = true;
       stats.close();
+      heapTrim.close();
       await adminOp;
       await closeAdmin();
       statusSnapshot.close();

@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { FlowState } from '../buffer/flow-control.js';
 import type { GatewayStatus } from '../gateway.js';
 import type { PipelineObserver } from '../lib/pipeline-observer.js';
+import type { HeapTrimStats } from './heap-trim.js';
 
 type Values = number | Readonly<Record<string, number>>;
 
@@ -85,6 +86,8 @@ export interface GatewayMetricsOptions {
    */
   reuseMs?: number;
   now?: () => number;
+  /** The control room's heap trim (absent: its metrics are not exported). */
+  memoryTrim?: () => HeapTrimStats;
 }
 
 export interface GatewayMetrics {
@@ -139,6 +142,15 @@ export function createGatewayMetrics(o: GatewayMetricsOptions): GatewayMetrics {
       this.set(o.info(), 1);
     },
   });
+
+  const memoryTrim = o.memoryTrim;
+  if (memoryTrim) {
+    const gauge = (name: string, help: string, read: (t: HeapTrimStats) => number) =>
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read(memoryTrim())); } });
+    new Counter({ name: 'gateway_memory_trims_total', help: 'Memory-reducing GCs run by the heap trim (memory.trim)', registers: [registry], collect() { this.reset(); this.inc(memoryTrim().trimsTotal); } });
+    gauge('gateway_memory_trim_pause_seconds', 'Event-loop pause of the last heap trim', (t) => t.lastPauseMs / 1000);
+    gauge('gateway_memory_trim_freed_bytes', 'Resident memory the last heap trim returned to the OS (RSS before - after)', (t) => t.lastFreedBytes);
+  }
 
   const commitSize = new Histogram({
     name: 'gateway_buffer_commit_size_records',

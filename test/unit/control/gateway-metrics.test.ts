@@ -145,3 +145,17 @@ test('scrapes in a tight loop or side by side share one exposition per reuse int
   assert.match(await m.scrape(), /^gateway_ingest_publishes_accepted_total 7$/m);
   assert.equal(snapshots, 2);
 });
+
+test('the heap trim\'s counts are exported when the control room passes them', async () => {
+  const trim = { available: true, trimsTotal: 2, lastPauseMs: 250, lastFreedBytes: 70 * 1024 * 1024 };
+  const m = createGatewayMetrics({ status: () => fakeStatus(), info: () => ({}), reuseMs: 0, memoryTrim: () => trim });
+  const text = await m.scrape();
+  const line = (s: string) => assert.ok(text.split('\n').includes(s), `missing line: ${s}`);
+  line('gateway_memory_trims_total 2');
+  line('gateway_memory_trim_pause_seconds 0.25');
+  line(`gateway_memory_trim_freed_bytes ${70 * 1024 * 1024}`);
+  trim.trimsTotal = 3;
+  assert.match(await m.scrape(), /^gateway_memory_trims_total 3$/m, 'read at each scrape');
+  const without = await createGatewayMetrics({ status: () => fakeStatus(), info: () => ({}), reuseMs: 0 }).scrape();
+  assert.doesNotMatch(without, /gateway_memory_trim/);
+});
