@@ -8,6 +8,7 @@
  *   connections [--devices 1000,10000]
  *   memory-curve [--devices 10,100,1000,10000] [--duration 20] [--node-options "A|B"] [--build node]   (RSS and ingest by device count: the binary, or build/ under this node)
  *   heap     [--devices 2000]   (heap snapshot diff 0 vs N idle devices: bytes per connection by constructor)
+ *   session-floor [--devices 2000,10000]   (resident memory per idle device: mosquitto, node:net + mqtt-packet, aedes alone, the gateway)
  *   start
  *   metrics  [--duration 10s] [--rounds 2]   (admin off vs on + scraping: the hot path's cost)
  *   profile  [--duration 15s]   (gateway under --cpu-prof: self time by package and function)
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
       });
     case 'heap':
       return (await import('./scenarios/heap.js')).run({ devices: list(values.devices, [2000]) });
+    case 'session-floor':
+      return (await import('./scenarios/session-floor.js')).run({ devices: list(values.devices, [2000, 10000]) });
     case 'start':
       return (await import('./scenarios/start.js')).run();
     case 'node-sqlite':
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     case 'power-cut':
       return (await import('./scenarios/power-cut.js')).run({ cuts: Number(values.cuts ?? 20), seed: Number(values.seed ?? 20_261_206) });
     default:
-      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, memory-curve, heap, start, node-sqlite, metrics, profile, compare, fuzz, power-cut`);
+      throw new Error(`unknown scenario "${scenario}"; one of: ingest, e2e, drain, codecs, connections, memory-curve, heap, session-floor, start, node-sqlite, metrics, profile, compare, fuzz, power-cut`);
   }
 }
 
