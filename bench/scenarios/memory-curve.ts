@@ -130,6 +130,7 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
       'idle heap trims (MiB freed)': `${idle.trims} (${fmt(idle.trimmedMiB, 0)})`,
       '10k/s RSS MiB': fmt(busy.rssPeak / MiB, 1),
       '10k/s RssAnon MiB': fmt(busy.anonPeak / MiB, 1),
+      '10k/s heap trims (MiB freed)': `${busy.trims} (${fmt(busy.trimmedMiB, 0)})`,
       '10k/s gw CPU us/msg': fmt(busy.cpuUsPerMsg, 1),
       '10k/s achieved msgs/s': fmt(busy.msgsPerSec),
       'ceiling RSS MiB': fmt(ceiling.rssPeak / MiB, 1),
@@ -142,7 +143,7 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
   writeResult(args.build === 'binary' && args.nodeOptions.length === 1 ? 'memory-curve' : `memory-curve-${args.build}-flags`, `Memory curve: ${build}, RSS and ingest by device count (QoS1, 200-byte payloads, Kafka down)`, rows, data, [
     'RSS/heap: peak of the gateway\'s own 1 s stats lines while >= 99% of the devices were connected (idle: also the last line, when the connection storm\'s garbage has been collected); connected = peak clients in the idle / 10k/s / ceiling runs',
     'RssAnon: anonymous resident memory (V8 heap, malloc, stacks) sampled from /proc each second; RSS also counts the executable\'s clean file-backed pages (~70 MiB for the single executable: Node\'s text, ICU data, the SEA blob), which the kernel can drop under memory pressure',
-    'heap trims: heap_trimmed events in the idle run (memory.trim, default on) and the RSS they returned; the peak RSS is before the trim, the last after it',
+    'heap trims: heap_trimmed events in the run (memory.trim, default on) and the anonymous RSS they returned; the idle peak RSS is before the trim, the idle last after it',
     'gw CPU us/msg: the gateway\'s user+system CPU over the run divided by acknowledged messages: a cost that a busy neighbour on this shared machine moves far less than msgs/s',
     `idle: one message a minute per device; 10k/s: 10,000 msgs/s in total spread over the devices (window 16); ceiling: full speed, window 64 per device; ${args.duration} s + 1 s per 500 devices per run`,
     'mosquitto 2 (in memory; served = devices that got a PUBACK) at full speed with the same load generator, in the same run, before the gateway runs: the ratio is measured side by side on a shared 2-core machine, absolute msgs/s are not comparable across runs',

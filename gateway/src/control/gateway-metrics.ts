@@ -148,8 +148,9 @@ export function createGatewayMetrics(o: GatewayMetricsOptions): GatewayMetrics {
     const gauge = (name: string, help: string, read: (t: HeapTrimStats) => number) =>
       new Gauge({ name, help, registers: [registry], collect() { this.set(read(memoryTrim())); } });
     new Counter({ name: 'gateway_memory_trims_total', help: 'Memory-reducing GCs run by the heap trim (memory.trim)', registers: [registry], collect() { this.reset(); this.inc(memoryTrim().trimsTotal); } });
+    gauge('gateway_memory_trim_available', '1 if the heap trim could get V8\'s memory-reducing collector (memory.trim on and working)', (t) => (t.available ? 1 : 0));
     gauge('gateway_memory_trim_pause_seconds', 'Event-loop pause of the last heap trim', (t) => t.lastPauseMs / 1000);
-    gauge('gateway_memory_trim_freed_bytes', 'Resident memory the last heap trim returned to the OS (RSS before - after)', (t) => t.lastFreedBytes);
+    gauge('gateway_memory_trim_freed_bytes', 'Anonymous resident memory the last heap trim returned to the OS (RssAnon before - after)', (t) => t.lastFreedBytes);
   }
 
   const commitSize = new Histogram({

@@ -1,16 +1,21 @@
 /**
- * The heap trim (`memory.trim`): a control-room timer that samples how much resident memory the
- * heap does not account for and, when that slack has grown `slackBytes` above its floor and
- * stopped growing, asks V8 for one memory-reducing GC (lib/memory-reducing-gc.ts), at most once
- * per `minIntervalMs`. Each trim is logged (`heap_trimmed`: RSS before/after, pause) and counted
+ * The heap trim (`memory.trim`): a control-room timer that samples how much anonymous resident
+ * memory the live heap does not account for and, when that slack has grown `slackBytes` above
+ * its floor and stopped growing, asks V8 for one memory-reducing GC (lib/memory-reducing-gc.ts),
+ * at most once per `minIntervalMs`. A trim that returns less than half of `slackBytes` doubles
+ * the wait before the next one (up to 16x), so a slack that is not V8's to give back (malloc,
+ * a GC sawtooth under steady load) costs a pause every hour or so at most, not every interval.
+ * Each trim is logged (`heap_trimmed`: anonymous RSS before/after, pause) and counted
  * (gateway_memory_trims_total). Never on the pipeline's path: it only reads process memory.
  */
+import { readFileSync } from 'node:fs';
 import type { HeapTrimConfig } from '../config/memory-schema.js';
 import type { Logger } from '../lib/logger.js';
 import { memoryReducingGc } from '../lib/memory-reducing-gc.js';
 
 export interface MemorySample {
-  rss: number;
+  /** Anonymous resident memory (RssAnon): heap, malloc, stacks; not the executable's file pages. */
+  anon: number;
   heapUsed: number;
   external: number;
 }
@@ -20,7 +25,7 @@ export interface HeapTrimStats {
   available: boolean;
   trimsTotal: number;
   lastPauseMs: number;
-  /** RSS before minus RSS after the last trim (negative if it grew). */
+  /** Anonymous RSS before minus after the last trim (negative if it grew). */
   lastFreedBytes: number;
 }
 
@@ -31,33 +36,58 @@ export interface HeapTrim {
   close(): void;
 }
 
-/** RSS that rose more than this since the last sample is still growing: the storm is not over. */
+/** Anonymous RSS that rose more than this since the last sample is still growing: a storm is on. */
 const GROWING_BYTES = 1024 * 1024;
+/** Most the wait between trims grows after trims that freed little. */
+export const MAX_BACKOFF = 16;
 
 export interface TrimState {
   /** Lowest slack seen since start or the last trim. */
   floor: number;
-  lastRss: number | null;
+  lastAnon: number | null;
   lastTrimAt: number;
+  /** minIntervalMs multiplier: 1, doubled after each trim that freed < slackBytes / 2. */
+  backoff: number;
 }
 
-export const initialTrimState = (): TrimState => ({ floor: Infinity, lastRss: null, lastTrimAt: -Infinity });
+export const initialTrimState = (): TrimState => ({ floor: Infinity, lastAnon: null, lastTrimAt: -Infinity, backoff: 1 });
 
-/** Resident memory the heap does not hold: V8's pooled and free pages, malloc, stacks, mapped code. */
-export const slackOf = (s: MemorySample): number => s.rss - s.heapUsed - s.external;
+/** Anonymous resident memory the live heap does not hold: V8's pooled and free pages, malloc, stacks. */
+export const slackOf = (s: MemorySample): number => s.anon - s.heapUsed - s.external;
 
-/** One check: updates `state` and says whether to trim now. */
+/** One check: updates `state` and says whether to trim now (`now`: a monotonic clock, ms). */
 export function shouldTrim(state: TrimState, s: MemorySample, c: Pick<HeapTrimConfig, 'slackBytes' | 'minIntervalMs'>, now: number): boolean {
   const slack = slackOf(s);
   state.floor = Math.min(state.floor, slack);
-  const growing = state.lastRss !== null && s.rss > state.lastRss + GROWING_BYTES;
-  state.lastRss = s.rss;
-  return slack - state.floor >= c.slackBytes && !growing && now - state.lastTrimAt >= c.minIntervalMs;
+  const growing = state.lastAnon !== null && s.anon > state.lastAnon + GROWING_BYTES;
+  state.lastAnon = s.anon;
+  return slack - state.floor >= c.slackBytes && !growing && now - state.lastTrimAt >= c.minIntervalMs * state.backoff;
+}
+
+/** After a trim: the floor restarts from what is left, and the wait grows if it freed little. */
+export function afterTrim(state: TrimState, before: MemorySample, after: MemorySample, c: Pick<HeapTrimConfig, 'slackBytes'>, now: number): void {
+  state.lastTrimAt = now;
+  state.floor = slackOf(after);
+  state.lastAnon = after.anon;
+  state.backoff = before.anon - after.anon >= c.slackBytes / 2 ? 1 : Math.min(MAX_BACKOFF, state.backoff * 2);
+}
+
+/** RssAnon from /proc (Linux); elsewhere the whole RSS. */
+export function processMemory(): MemorySample {
+  const m = process.memoryUsage();
+  let anon = m.rss;
+  try {
+    const kb = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'latin1'))?.[1];
+    if (kb !== undefined) anon = Number(kb) * 1024;
+  } catch {
+    // Not Linux, or no descriptor left this instant: RSS is the next best measure.
+  }
+  return { anon, heapUsed: m.heapUsed, external: m.external };
 }
 
 export interface HeapTrimOptions {
   logger: Logger;
-  /** Defaults: process.memoryUsage(), V8's memory-reducing GC, Date.now (tests pass fakes). */
+  /** Defaults: processMemory(), V8's memory-reducing GC (got at the first enable), performance.now. */
   sample?: () => MemorySample;
   collect?: (() => void) | null;
   now?: () => number;
@@ -65,16 +95,11 @@ export interface HeapTrimOptions {
 
 export function createHeapTrim(o: HeapTrimOptions): HeapTrim {
   const log = o.logger;
-  const sample = o.sample ?? (() => process.memoryUsage());
-  const now = o.now ?? Date.now;
-  let collect: (() => void) | null;
+  const sample = o.sample ?? processMemory;
+  const now = o.now ?? (() => performance.now());
+  // V8's collector is got on the first enable, not before: a disabled trim touches no V8 flag.
+  let collect: (() => void) | null | undefined = o.collect;
   let unavailable: string | null = null;
-  if (o.collect !== undefined) collect = o.collect;
-  else {
-    const gc = memoryReducingGc();
-    collect = gc.ok ? gc.collect : null;
-    if (!gc.ok) unavailable = gc.reason;
-  }
   const stats: HeapTrimStats = { available: collect !== null, trimsTotal: 0, lastPauseMs: 0, lastFreedBytes: 0 };
   // The floor starts at what the process holds before any device connects (the control room is
   // created before the pipeline), so the first connection storm's leftovers count as slack.
@@ -83,23 +108,30 @@ export function createHeapTrim(o: HeapTrimOptions): HeapTrim {
   let timer: NodeJS.Timeout | null = null;
   let armed: string | null = null;
   let warned = false;
+  let failed = false;
+  let closed = false;
 
-  function trim(before: MemorySample): void {
-    const t0 = performance.now();
-    collect!();
-    const pauseMs = performance.now() - t0;
-    const after = sample();
-    stats.trimsTotal++;
-    stats.lastPauseMs = pauseMs;
-    stats.lastFreedBytes = before.rss - after.rss;
-    state.lastTrimAt = now();
-    // The floor starts again from what is left: what a trim cannot free is not slack to chase.
-    state.floor = slackOf(after);
-    state.lastRss = after.rss;
-    log.info(
-      { event: 'heap_trimmed', rssBefore: before.rss, rssAfter: after.rss, freedBytes: stats.lastFreedBytes, heapUsedAfter: after.heapUsed, pauseMs: Math.round(pauseMs) },
-      'memory-reducing GC returned unused heap pages to the OS',
-    );
+  function check(c: Readonly<HeapTrimConfig>): void {
+    try {
+      const before = sample();
+      if (!shouldTrim(state, before, c, now())) return;
+      const t0 = performance.now();
+      collect!();
+      const pauseMs = performance.now() - t0;
+      const after = sample();
+      afterTrim(state, before, after, c, now());
+      stats.trimsTotal++;
+      stats.lastPauseMs = pauseMs;
+      stats.lastFreedBytes = before.anon - after.anon;
+      log.info(
+        { event: 'heap_trimmed', anonBefore: before.anon, anonAfter: after.anon, freedBytes: stats.lastFreedBytes, heapUsedAfter: after.heapUsed, pauseMs: Math.round(pauseMs), nextWaitFactor: state.backoff },
+        'memory-reducing GC returned unused heap pages to the OS',
+      );
+    } catch (err) {
+      // A sample that cannot be read (no descriptor left) skips this tick; said once.
+      if (!failed) log.warn({ event: 'heap_trim_check_failed', err }, 'heap trim check failed; retrying at the next interval');
+      failed = true;
+    }
   }
 
   const stop = (): void => {
@@ -110,7 +142,14 @@ export function createHeapTrim(o: HeapTrimOptions): HeapTrim {
 
   return {
     configure(c) {
-      if (!c.enabled || collect === null) {
+      if (closed) return;
+      if (c.enabled && collect === undefined) {
+        const gc = memoryReducingGc();
+        collect = gc.ok ? gc.collect : null;
+        unavailable = gc.ok ? null : gc.reason;
+        stats.available = gc.ok;
+      }
+      if (!c.enabled || !collect) {
         stop();
         if (c.enabled && !warned) {
           warned = true;
@@ -122,12 +161,12 @@ export function createHeapTrim(o: HeapTrimOptions): HeapTrim {
       if (key === armed) return;
       stop();
       armed = key;
-      timer = setInterval(() => {
-        const s = sample();
-        if (shouldTrim(state, s, c, now())) trim(s);
-      }, c.checkIntervalMs).unref();
+      timer = setInterval(() => check(c), c.checkIntervalMs).unref();
     },
     stats: () => ({ ...stats }),
-    close: stop,
+    close() {
+      closed = true;
+      stop();
+    },
   };
 }

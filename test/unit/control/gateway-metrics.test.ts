@@ -152,6 +152,7 @@ test('the heap trim\'s counts are exported when the control room passes them', a
   const text = await m.scrape();
   const line = (s: string) => assert.ok(text.split('\n').includes(s), `missing line: ${s}`);
   line('gateway_memory_trims_total 2');
+  line('gateway_memory_trim_available 1');
   line('gateway_memory_trim_pause_seconds 0.25');
   line(`gateway_memory_trim_freed_bytes ${70 * 1024 * 1024}`);
   trim.trimsTotal = 3;
