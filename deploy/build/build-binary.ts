@@ -66,8 +66,11 @@ async function main(argv: string[]): Promise<number> {
   log(`  ${addon.built ? 'compiled' : 'cached'}: ${addon.path}`);
   const bundle = await stepAsync('esbuild bundle', () => bundleGateway(join(workDir, 'edge-gateway.cjs'), version));
   for (const w of bundle.warnings) log(`  esbuild warning: ${w}`);
+  // A cross build gets a code cache when qemu-user can run the target's node to write the blob.
+  const runner = runnerFor(arch);
+  const blobWriter = runner.length > 0 && spawnSync('sh', ['-c', `command -v ${runner[0]}`]).status === 0 ? runner : undefined;
   const sea = await stepAsync('SEA blob + postject', () =>
-    makeExecutable({ arch, target, host, bundlePath: bundle.path, addonPath: addon.path, workDir, outFile, strip: !values['no-strip'] }),
+    makeExecutable({ arch, target, host, blobWriter, bundlePath: bundle.path, addonPath: addon.path, workDir, outFile, strip: !values['no-strip'] }),
   );
 
   const bytes = statSync(outFile).size;

@@ -1,8 +1,11 @@
 /**
  * Turns the bundle and the addon into a single executable:
- * 1. the SEA preparation blob, written by the SAME Node version as the target runtime (the host-
- *    arch build of it: the blob format does not depend on the arch as long as it carries no V8
- *    code cache or snapshot, which are arch- and flag-specific; so both are off for a cross build);
+ * 1. the SEA preparation blob, written by the SAME Node version as the target runtime. With a V8
+ *    code cache (arch- and flag-specific) it must be the target's own node: natively, or for a
+ *    cross build under qemu-user (`blobWriter`). Without a way to run the target's node, the
+ *    host-arch build of it writes a blob without a code cache (the format does not depend on the
+ *    arch then). The cache spares the compile of the bundle's top level at every start: ~5 MiB
+ *    of anonymous memory and 20-40 ms of start on x64 (180-214 -> 156-173 ms);
  * 2. a copy of the target's node, stripped of its symbol table (about 20 MB; addons link against
  *    the dynamic symbol table, which stays);
  * 3. postject injects the blob as the NODE_SEA_BLOB note and flips the sentinel fuse.
@@ -19,8 +22,10 @@ export interface InjectOptions {
   arch: Arch;
   /** Node of the target arch: the executable that is copied. */
   target: NodeRuntime;
-  /** Same Node version, host arch: writes the blob. */
+  /** Same Node version, host arch: writes the blob when `blobWriter` is absent (no code cache). */
   host: NodeRuntime;
+  /** Command prefix that runs the target's node here (qemu-user for a cross build): writes a blob with a code cache. */
+  blobWriter?: readonly string[] | undefined;
   bundlePath: string;
   addonPath: string;
   workDir: string;
@@ -38,8 +43,10 @@ export const SEA_EXEC_ARGV = ['--max-semi-space-size=8'] as const;
 
 export async function makeExecutable(o: InjectOptions): Promise<{ blobBytes: number; codeCache: boolean }> {
   if (o.target.version !== o.host.version) throw new Error(`SEA blob must come from the target's Node version (${o.target.version}), not ${o.host.version}`);
-  // A code cache is only valid for the V8 (arch, flags) that made it: use it on native builds only.
-  const codeCache = o.target.arch === o.host.arch;
+  // A code cache is only valid for the V8 (arch, flags) that made it: the target's node writes it.
+  const native = o.target.arch === o.host.arch;
+  const writer = native ? [o.host.bin] : o.blobWriter ? [...o.blobWriter, o.target.bin] : [o.host.bin];
+  const codeCache = native || o.blobWriter !== undefined;
   const blobPath = join(o.workDir, 'sea-prep.blob');
   const configPath = join(o.workDir, 'sea-config.json');
   writeFileSync(
@@ -58,7 +65,7 @@ export async function makeExecutable(o: InjectOptions): Promise<{ blobBytes: num
       2,
     )}\n`,
   );
-  runTool(o.host.bin, ['--experimental-sea-config', configPath], { cwd: o.workDir });
+  runTool(writer[0]!, [...writer.slice(1), '--experimental-sea-config', configPath], { cwd: o.workDir });
   const blob = readFileSync(blobPath);
 
   const tmp = `${o.outFile}.tmp`;
