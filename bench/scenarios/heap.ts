@@ -6,22 +6,16 @@
  * (NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2); a snapshot forces a full GC first, so the heap
  * numbers here are live objects, while RSS includes garbage not yet collected.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { GatewayProcess, type LogLine } from '../../test/support/gateway-process.js';
 import { nodeAndNativeBuilds, withGatewayCmd } from '../lib/gateway-builds.js';
 import { diff, SNAPSHOT_NODE_OPTIONS, summarize, takeSnapshot } from '../lib/heap-snapshot.js';
+import { procMemory } from '../lib/proc-memory.js';
 import { runSimProcess } from '../lib/sim-process.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
-
-/** VmRSS, RssAnon, RssFile of a process, in bytes. */
-function procRss(pid: number): { rss: number; anon: number; file: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * KiB;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
-}
 
 function lastStats(gw: GatewayProcess): LogLine {
   const s = gw.logs.filter((l) => l.event === 'stats').at(-1);
@@ -52,7 +46,7 @@ async function measure(devices: number): Promise<{ zero: Point; loaded: Point; t
     await gw.start();
     await new Promise((r) => setTimeout(r, 3000));
     // RSS before the snapshot: writing one costs native memory the size of the heap graph.
-    const zero = { proc: procRss(gw.pid!), stats: lastStats(gw) };
+    const zero = { proc: procMemory(gw.pid!), stats: lastStats(gw) };
     const snap0 = await takeSnapshot(gw.pid!, gw.dir);
     const sum0 = summarize(snap0);
     rmSync(snap0);
@@ -60,7 +54,7 @@ async function measure(devices: number): Promise<{ zero: Point; loaded: Point; t
     const sim = runSimProcess({ url: gw.url, devices, rate: 1 / 60, duration: `${Math.max(60, devices / 50)}s`, payloadBytes: 200, window: 16 });
     await waitForClients(gw, devices);
     await new Promise((r) => setTimeout(r, 5000));
-    const loaded = { proc: procRss(gw.pid!), stats: lastStats(gw) };
+    const loaded = { proc: procMemory(gw.pid!), stats: lastStats(gw) };
     const snapN = await takeSnapshot(gw.pid!, gw.dir);
     const sumN = summarize(snapN);
     rmSync(snapN);

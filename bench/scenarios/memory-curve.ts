@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
 import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
 import { startMosquitto } from '../lib/mosquitto.js';
+import { procMemory } from '../lib/proc-memory.js';
 import { runSimProcess } from '../lib/sim-process.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
 
@@ -35,14 +36,10 @@ interface Run {
   trimmedMiB: number;
 }
 
-const KiB = 1024;
-
-/** VmRSS and RssAnon from /proc, in bytes. */
+/** VmRSS and RssAnon in bytes; zeros once the process is gone. */
 function procRss(pid: number): { rss: number; anon: number } {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * KiB;
-    return { rss: kb('VmRSS'), anon: kb('RssAnon') };
+    return procMemory(pid);
   } catch {
     return { rss: 0, anon: 0 };
   }

@@ -16,10 +16,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SEA_EXEC_ARGV } from '../../deploy/build/sea-inject.js';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
+import { sleep } from '../../test/support/wait.js';
+import { freePort } from '../lib/free-port.js';
+import { procMemory } from '../lib/proc-memory.js';
 import { nodeAndNativeBuilds, withGatewayCmd } from '../lib/gateway-builds.js';
 import { startMosquitto } from '../lib/mosquitto.js';
 import { fmt, writeResult, type Row } from '../lib/report.js';
@@ -43,12 +45,6 @@ interface Sample {
   heapTotal: number;
 }
 
-function procMemory(pid: number): { anon: number; rss: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * KiB;
-  return { anon: kb('RssAnon'), rss: kb('VmRSS') };
-}
-
 /** Established IPv4 connections whose local port is `port` (the broker's side of each device). */
 function establishedTo(port: number): number {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -59,17 +55,6 @@ function establishedTo(port: number): number {
   }
   return n;
 }
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A bench broker from build/bench/brokers/, which prints its memoryUsage() each second. */
 async function startNodeBroker(script: string): Promise<Running> {
@@ -136,9 +121,9 @@ function medianSample(all: Sample[]): Sample {
 }
 
 function sample(r: Running): Sample {
-  const p = procMemory(r.pid);
+  const { anon, rss } = procMemory(r.pid);
   const h = r.heap();
-  return { ...p, heapUsed: h?.used ?? NaN, heapTotal: h?.total ?? NaN };
+  return { anon, rss, heapUsed: h?.used ?? NaN, heapTotal: h?.total ?? NaN };
 }
 
 async function measure(start: () => Promise<Running>, devices: number): Promise<{ zero: Sample; loaded: Sample; connected: number }> {

@@ -100,7 +100,8 @@ export function createHeapTrim(o: HeapTrimOptions): HeapTrim {
   // V8's collector is got on the first enable, not before: a disabled trim touches no V8 flag.
   let collect: (() => void) | null | undefined = o.collect;
   let unavailable: string | null = null;
-  const stats: HeapTrimStats = { available: collect !== null, trimsTotal: 0, lastPauseMs: 0, lastFreedBytes: 0 };
+  // Not available until got (at the first enable) or given.
+  const stats: HeapTrimStats = { available: typeof collect === 'function', trimsTotal: 0, lastPauseMs: 0, lastFreedBytes: 0 };
   // The floor starts at what the process holds before any device connects (the control room is
   // created before the pipeline), so the first connection storm's leftovers count as slack.
   const state = initialTrimState();
