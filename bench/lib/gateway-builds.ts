@@ -21,6 +21,15 @@ export async function withGatewayCmd<T>(cmd: string | undefined, fn: () => Promi
   }
 }
 
+/**
+ * build/ under this node with extra node/V8 flags on its command line (undefined: no flags). Not
+ * NODE_OPTIONS: Node refuses most V8 flags there (--no-allocation-site-pretenuring and the like).
+ */
+export function buildCmdWithNodeFlags(flags: string): string | undefined {
+  const f = flags.trim();
+  return f === '' ? undefined : `${process.execPath} ${f} ${root}build/gateway/src/main.js`;
+}
+
 /** The single executables built under dist/ that can run here: [label, command]. */
 export function builtExecutables(): Array<[string, string]> {
   const out: Array<[string, string]> = [];

@@ -5,12 +5,14 @@
  *   idle      every device connected, one message a minute each;
  *   10k/s     10,000 msgs/s in total spread over the devices (the issue's "under load");
  *   ceiling   full speed, window 64 per device, beside mosquitto at the same device count.
- * `--node-options "A|B"` repeats the curve once per NODE_OPTIONS value, in the same run, so flag
- * trade-offs are compared side by side; `--build node` runs build/ under the bench's own node.
+ * `--node-options "A|B"` repeats the curve once per set of node flags, in the same run, so flag
+ * trade-offs are compared side by side; `--build node` runs build/ under the bench's own node, the
+ * flags on its command line (any V8 flag); for the executable they go in NODE_OPTIONS (which
+ * Node limits to a few V8 flags).
  */
 import { readFileSync } from 'node:fs';
 import { GatewayProcess } from '../../test/support/gateway-process.js';
-import { builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
+import { buildCmdWithNodeFlags, builtExecutables, withGatewayCmd } from '../lib/gateway-builds.js';
 import { startMosquitto } from '../lib/mosquitto.js';
 import { procMemory } from '../lib/proc-memory.js';
 import { runSimProcess } from '../lib/sim-process.js';
@@ -55,10 +57,10 @@ function cpuSecs(pid: number): number {
   }
 }
 
-async function gatewayRun(devices: number, rate: number, window: number, duration: string, nodeOptions: string): Promise<Run> {
+async function gatewayRun(devices: number, rate: number, window: number, duration: string, nodeOptionsEnv: string): Promise<Run> {
   const gw = new GatewayProcess({
     config: { log: { level: 'info', statsIntervalSecs: 1 }, mqtt: { limits: { maxConnections: 0, maxConnectionsPerAddress: 0 } }, kafka: { brokers: ['127.0.0.1:1'] } },
-    env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {},
+    env: nodeOptionsEnv ? { NODE_OPTIONS: nodeOptionsEnv } : {},
   });
   try {
     await gw.start();
@@ -112,13 +114,14 @@ export async function run(args: { devices: number[]; nodeOptions: string[]; dura
   // Variants back to back per device count, so a neighbour's load on this shared machine hits both.
   for (const devices of args.devices) for (const nodeOptions of args.nodeOptions) {
     const d = (base: number) => durationFor(devices, base);
-    const idle = await withGatewayCmd(cmd, () => gatewayRun(devices, 1 / 60, 16, d(args.duration), nodeOptions));
-    const busy = await withGatewayCmd(cmd, () => gatewayRun(devices, 10_000 / devices, 16, d(args.duration), nodeOptions));
-    const ceiling = await withGatewayCmd(cmd, () => gatewayRun(devices, 0, 64, d(args.duration), nodeOptions));
+    const [runCmd, env] = native ? [cmd, nodeOptions] : [buildCmdWithNodeFlags(nodeOptions), ''];
+    const idle = await withGatewayCmd(runCmd, () => gatewayRun(devices, 1 / 60, 16, d(args.duration), env));
+    const busy = await withGatewayCmd(runCmd, () => gatewayRun(devices, 10_000 / devices, 16, d(args.duration), env));
+    const ceiling = await withGatewayCmd(runCmd, () => gatewayRun(devices, 0, 64, d(args.duration), env));
     const m = mosq.get(devices)!;
     data[`${nodeOptions || 'default'} devices_${devices}`] = { idle, busy, ceiling, mosquitto: m };
     rows.push({
-      ...(args.nodeOptions.length > 1 ? { 'NODE_OPTIONS': nodeOptions || '(none)' } : {}),
+      ...(args.nodeOptions.length > 1 ? { 'node flags': nodeOptions || '(none)' } : {}),
       devices,
       connected: `${idle.clients} / ${busy.clients} / ${ceiling.clients}`,
       'idle RSS MiB peak / last': `${fmt(idle.rssPeak / MiB, 1)} / ${fmt(idle.rssLast / MiB, 1)}`,

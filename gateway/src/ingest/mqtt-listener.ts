@@ -13,6 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { truncateField } from '../lib/log-fields.js';
 import type { IngestLimits } from './ingest-limits.js';
 import { clientIdentity, type AuthMethod } from './client-identity.js';
+import { useFreshPacketObjects } from './fresh-packet-objects.js';
 import { ListenerServers, listenerOf, type BoundListener } from './listener-servers.js';
 import type { AuthorizePublish } from './publish-gate.js';
 
@@ -60,6 +61,8 @@ export class MqttListener {
     const limits = this.o.limits;
     const { preConnect: limitConnect, authorizeSubscribe: capSubscribe, authorizeForward: slowGuard, ...limitOptions } = limits.aedesOptions;
     const field = (s: string) => truncateField(s, limits.logFieldMaxChars);
+    const fresh = useFreshPacketObjects();
+    if (!fresh.applied) log.warn({ event: 'mqtt_parser_unpatched', reason: fresh.reason }, 'mqtt-packet parser not patched: each socket read may wait for a full GC');
     const broker = await Aedes.createBroker({
       id: 'edge-gateway',
       connectTimeout: this.o.connectTimeoutMs,
