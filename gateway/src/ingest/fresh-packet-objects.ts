@@ -9,14 +9,15 @@
  * read: the scavenger must keep both, so every read of every device is promoted and waits for a
  * mark-compact. External memory, and the malloc heap under it, then grow by each read (~1.8 MB/s
  * at 10,000 msgs/s from 10,000 devices) until V8's external-memory limit forces a full GC, and
- * glibc keeps the high-water mark resident: ~130 MiB of free malloc memory after such a run.
+ * glibc keeps that high-water mark resident (~130 MiB of free malloc memory after such a run).
  *
- * Starting every packet on a new object when its first byte is parsed (`_parseHeader`, always
- * a packet's first state) keeps a message's objects young from read to ack. Measured with
- * `npm run bench -- memory-curve` (bench/results/memory-curve*.md).
+ * So, between packets the parser holds one shared, never-written placeholder (length -1, which
+ * is all its loop reads there), and every packet is parsed into a new object created when its
+ * first byte is (`_parseHeader`, always a packet's first state): a message's objects stay young
+ * from read to ack. Measured: `npm run bench -- memory-curve` (bench/results/memory-curve.md).
  *
  * The parser's internals are not an API: if they are not what this expects, nothing is changed
- * and the reason is returned (and logged by the caller).
+ * and the reason is returned (the listener logs it). package.json pins mqtt-packet's version.
  */
 import mqttPacket from 'mqtt-packet';
 
@@ -24,30 +25,46 @@ export type FreshPacketObjects = { applied: true } | { applied: false; reason: s
 
 interface ParserInternals {
   packet?: unknown;
+  _states?: unknown;
   _parseHeader?: unknown;
+  _newPacket?: unknown;
 }
 
+type ParserState = (this: ParserInternals) => boolean;
+
 let outcome: FreshPacketObjects | null = null;
+
+function check(probe: ParserInternals, proto: ParserInternals): string | null {
+  const states = probe._states;
+  if (!Array.isArray(states) || states[0] !== '_parseHeader' || states.at(-1) !== '_newPacket') return 'mqtt-packet Parser states are not _parseHeader ... _newPacket';
+  if (typeof proto._parseHeader !== 'function' || typeof proto._newPacket !== 'function') return 'mqtt-packet Parser has no _parseHeader/_newPacket';
+  const packet = probe.packet as { constructor?: unknown; length?: unknown } | null | undefined;
+  if (typeof packet !== 'object' || packet === null || typeof packet.constructor !== 'function' || packet.constructor === Object || packet.length !== -1) {
+    return 'mqtt-packet Parser does not start from a Packet of length -1';
+  }
+  return null;
+}
 
 /** Patches mqtt-packet's Parser prototype once per process; later calls return the first outcome. */
 export function useFreshPacketObjects(): FreshPacketObjects {
   if (outcome !== null) return outcome;
   const probe = mqttPacket.parser() as unknown as ParserInternals;
   const proto = Object.getPrototypeOf(probe) as ParserInternals;
-  const original = proto._parseHeader;
-  const PacketClass = typeof probe.packet === 'object' && probe.packet !== null ? probe.packet.constructor : undefined;
-  if (typeof original !== 'function') {
-    outcome = { applied: false, reason: 'mqtt-packet Parser has no _parseHeader' };
-  } else if (typeof PacketClass !== 'function' || PacketClass === Object) {
-    outcome = { applied: false, reason: 'mqtt-packet Parser does not build its packets from a Packet class' };
-  } else {
-    const Packet = PacketClass as new () => object;
-    const parseHeader = original as (this: ParserInternals) => boolean;
-    proto._parseHeader = function parseHeaderOnFreshPacket(this: ParserInternals): boolean {
-      this.packet = new Packet();
-      return parseHeader.call(this);
-    };
-    outcome = { applied: true };
-  }
-  return outcome;
+  const reason = check(probe, proto);
+  if (reason !== null) return (outcome = { applied: false, reason });
+  const Packet = (probe.packet as object).constructor as new () => object;
+  const placeholder = new Packet();
+  const parseHeader = proto._parseHeader as ParserState;
+  const newPacket = proto._newPacket as ParserState;
+  proto._parseHeader = function parseHeaderOnFreshPacket(this: ParserInternals): boolean {
+    this.packet = new Packet();
+    return parseHeader.call(this);
+  };
+  proto._newPacket = function newPacketThenPlaceholder(this: ParserInternals): boolean {
+    const done = newPacket.call(this); // emits the packet, then builds the next one: dropped at once
+    this.packet = placeholder;
+    return done;
+  };
+  return (outcome = { applied: true });
 }
+

@@ -1,0 +1,38 @@
+/**
+ * The gateway's MQTT listener makes mqtt-packet parse every packet into a fresh object when it
+ * starts (gateway/src/ingest/fresh-packet-objects.ts; the parsing itself is unit-tested), and
+ * publishes still reach the buffer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import Database from 'better-sqlite3';
+import { validateConfig } from '../../gateway/src/config/load-config.js';
+import { createGateway } from '../../gateway/src/gateway.js';
+import { createLogger } from '../../gateway/src/lib/logger.js';
+
+const parseHeaderName = () => (Object.getPrototypeOf(mqttPacket.parser()) as { _parseHeader: { name: string } })._parseHeader.name;
+
+test('starting the gateway switches mqtt-packet to fresh packet objects, and publishes are committed', async (t) => {
+  assert.equal(parseHeaderName(), '_parseHeader', 'unpatched before the gateway starts');
+  const dir = mkdtempSync(join(tmpdir(), 'eg-fresh-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dbPath = join(dir, 'buffer.db');
+  const config = validateConfig({ mqtt: { host: '127.0.0.1', port: 0 }, buffer: { path: dbPath }, kafka: { brokers: ['127.0.0.1:1'] }, log: { level: 'silent' } });
+  const gw = createGateway(config, { logger: createLogger('silent') });
+  const { port } = await gw.start();
+  t.after(() => gw.close({ forwardGraceMs: 100 }));
+  assert.equal(parseHeaderName(), 'parseHeaderOnFreshPacket');
+
+  const dev = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'dev-fresh' });
+  t.after(() => dev.endAsync());
+  for (let seq = 1; seq <= 50; seq++) await dev.publishAsync('devices/dev-fresh/telemetry', `{"seq":${seq}}`, { qos: 1 });
+  const reader = new Database(dbPath, { readonly: true });
+  t.after(() => reader.close());
+  const rows = reader.prepare("SELECT CAST(payload AS TEXT) AS p FROM records WHERE device_id = 'dev-fresh' ORDER BY seq").all() as Array<{ p: string }>;
+  assert.deepEqual(rows.map((r) => JSON.parse(r.p).seq), Array.from({ length: 50 }, (_, i) => i + 1));
+});
