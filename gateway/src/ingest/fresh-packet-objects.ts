@@ -19,20 +19,11 @@
  * The parser's internals are not an API: if they are not what this expects, nothing is changed
  * and the reason is returned (the listener logs it). package.json pins mqtt-packet's version.
  */
-import mqttPacket from 'mqtt-packet';
-
-export type FreshPacketObjects = { applied: true } | { applied: false; reason: string };
-
-interface ParserInternals {
-  packet?: unknown;
-  _states?: unknown;
-  _parseHeader?: unknown;
-  _newPacket?: unknown;
-}
+import { patchParserPrototype, type ParserInternals, type ParserPatch } from './mqtt-parser-internals.js';
 
 type ParserState = (this: ParserInternals) => boolean;
 
-let outcome: FreshPacketObjects | null = null;
+let outcome: ParserPatch | null = null;
 
 function check(probe: ParserInternals, proto: ParserInternals): string | null {
   const states = probe._states;
@@ -46,25 +37,20 @@ function check(probe: ParserInternals, proto: ParserInternals): string | null {
 }
 
 /** Patches mqtt-packet's Parser prototype once per process; later calls return the first outcome. */
-export function useFreshPacketObjects(): FreshPacketObjects {
-  if (outcome !== null) return outcome;
-  const probe = mqttPacket.parser() as unknown as ParserInternals;
-  const proto = Object.getPrototypeOf(probe) as ParserInternals;
-  const reason = check(probe, proto);
-  if (reason !== null) return (outcome = { applied: false, reason });
-  const Packet = (probe.packet as object).constructor as new () => object;
-  const placeholder = new Packet();
-  const parseHeader = proto._parseHeader as ParserState;
-  const newPacket = proto._newPacket as ParserState;
-  proto._parseHeader = function parseHeaderOnFreshPacket(this: ParserInternals): boolean {
-    this.packet = new Packet();
-    return parseHeader.call(this);
-  };
-  proto._newPacket = function newPacketThenPlaceholder(this: ParserInternals): boolean {
-    const done = newPacket.call(this); // emits the packet, then builds the next one: dropped at once
-    this.packet = placeholder;
-    return done;
-  };
-  return (outcome = { applied: true });
+export function useFreshPacketObjects(): ParserPatch {
+  return (outcome ??= patchParserPrototype(check, (probe, proto) => {
+    const Packet = (probe.packet as object).constructor as new () => object;
+    const placeholder = new Packet();
+    const parseHeader = proto._parseHeader as ParserState;
+    const newPacket = proto._newPacket as ParserState;
+    proto._parseHeader = function parseHeaderOnFreshPacket(this: ParserInternals): boolean {
+      this.packet = new Packet();
+      return parseHeader.call(this);
+    };
+    proto._newPacket = function newPacketThenPlaceholder(this: ParserInternals): boolean {
+      const done = newPacket.call(this); // emits the packet, then builds the next one: dropped at once
+      this.packet = placeholder;
+      return done;
+    };
+  }));
 }
-

@@ -14,6 +14,7 @@ import { truncateField } from '../lib/log-fields.js';
 import type { IngestLimits } from './ingest-limits.js';
 import { clientIdentity, type AuthMethod } from './client-identity.js';
 import { useFreshPacketObjects } from './fresh-packet-objects.js';
+import { usePlainBufferList } from './parser-plain-buffer-list.js';
 import { ListenerServers, listenerOf, type BoundListener } from './listener-servers.js';
 import type { AuthorizePublish } from './publish-gate.js';
 
@@ -63,6 +64,8 @@ export class MqttListener {
     const field = (s: string) => truncateField(s, limits.logFieldMaxChars);
     const fresh = useFreshPacketObjects();
     if (!fresh.applied) log.warn({ event: 'mqtt_parser_unpatched', reason: fresh.reason }, 'mqtt-packet parser not patched: each socket read may wait for a full GC');
+    const plainList = usePlainBufferList();
+    if (!plainList.applied) log.warn({ event: 'mqtt_parser_unpatched', reason: plainList.reason }, 'mqtt-packet parser not patched: each connection keeps a stream-wrapped buffer list');
     const broker = await Aedes.createBroker({
       id: 'edge-gateway',
       connectTimeout: this.o.connectTimeoutMs,

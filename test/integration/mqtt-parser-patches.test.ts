@@ -1,7 +1,8 @@
 /**
- * The gateway's MQTT listener makes mqtt-packet parse every packet into a fresh object when it
- * starts (gateway/src/ingest/fresh-packet-objects.ts; the parsing itself is unit-tested), and
- * publishes still reach the buffer.
+ * The gateway's MQTT listener, when it starts, makes mqtt-packet parse every packet into a fresh
+ * object and keep its bytes in a plain BufferList (gateway/src/ingest/fresh-packet-objects.ts,
+ * parser-plain-buffer-list.ts; the parsing itself is unit-tested), and publishes still reach the
+ * buffer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +16,10 @@ import { validateConfig } from '../../gateway/src/config/load-config.js';
 import { createGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/lib/logger.js';
 
-const parseHeaderName = () => (Object.getPrototypeOf(mqttPacket.parser()) as { _parseHeader: { name: string } })._parseHeader.name;
+const parserMethod = (m: '_parseHeader' | '_resetState') => (Object.getPrototypeOf(mqttPacket.parser()) as Record<string, { name: string }>)[m]!.name;
 
-test('starting the gateway switches mqtt-packet to fresh packet objects, and publishes are committed', async (t) => {
-  assert.equal(parseHeaderName(), '_parseHeader', 'unpatched before the gateway starts');
+test('starting the gateway switches mqtt-packet to fresh packet objects and a plain BufferList, and publishes are committed', async (t) => {
+  assert.deepEqual([parserMethod('_parseHeader'), parserMethod('_resetState')], ['_parseHeader', '_resetState'], 'unpatched before the gateway starts');
   const dir = mkdtempSync(join(tmpdir(), 'eg-fresh-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const dbPath = join(dir, 'buffer.db');
@@ -26,7 +27,7 @@ test('starting the gateway switches mqtt-packet to fresh packet objects, and pub
   const gw = createGateway(config, { logger: createLogger('silent') });
   const { port } = await gw.start();
   t.after(() => gw.close({ forwardGraceMs: 100 }));
-  assert.equal(parseHeaderName(), 'parseHeaderOnFreshPacket');
+  assert.deepEqual([parserMethod('_parseHeader'), parserMethod('_resetState')], ['parseHeaderOnFreshPacket', 'resetStateOnPlainBufferList']);
 
   const dev = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'dev-fresh' });
   t.after(() => dev.endAsync());
