@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
@@ -17,6 +18,12 @@ import { createGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/lib/logger.js';
 
 const parserMethod = (m: '_parseHeader' | '_resetState') => (Object.getPrototypeOf(mqttPacket.parser()) as Record<string, { name: string }>)[m]!.name;
+
+test('aedes resolves the same mqtt-packet as the gateway, so the patched prototype is the one its parsers use', () => {
+  // A nested copy under aedes would leave both patches "applied" to a parser aedes never uses.
+  const require = createRequire(import.meta.url);
+  assert.equal(createRequire(require.resolve('aedes')).resolve('mqtt-packet'), require.resolve('mqtt-packet'));
+});
 
 test('starting the gateway switches mqtt-packet to fresh packet objects and a plain BufferList, and publishes are committed', async (t) => {
   assert.deepEqual([parserMethod('_parseHeader'), parserMethod('_resetState')], ['_parseHeader', '_resetState'], 'unpatched before the gateway starts');
