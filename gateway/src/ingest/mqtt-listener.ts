@@ -62,10 +62,12 @@ export class MqttListener {
     const limits = this.o.limits;
     const { preConnect: limitConnect, authorizeSubscribe: capSubscribe, authorizeForward: slowGuard, ...limitOptions } = limits.aedesOptions;
     const field = (s: string) => truncateField(s, limits.logFieldMaxChars);
-    const fresh = useFreshPacketObjects();
-    if (!fresh.applied) log.warn({ event: 'mqtt_parser_unpatched', reason: fresh.reason }, 'mqtt-packet parser not patched: each socket read may wait for a full GC');
-    const plainList = usePlainBufferList();
-    if (!plainList.applied) log.warn({ event: 'mqtt_parser_unpatched', reason: plainList.reason }, 'mqtt-packet parser not patched: each connection keeps a stream-wrapped buffer list');
+    for (const [patch, cost] of [
+      [useFreshPacketObjects(), 'each socket read may wait for a full GC'],
+      [usePlainBufferList(), 'each connection keeps a stream-wrapped buffer list'],
+    ] as const) {
+      if (!patch.applied) log.warn({ event: 'mqtt_parser_unpatched', reason: patch.reason }, `mqtt-packet parser not patched: ${cost}`);
+    }
     const broker = await Aedes.createBroker({
       id: 'edge-gateway',
       connectTimeout: this.o.connectTimeoutMs,
